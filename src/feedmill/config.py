@@ -1,6 +1,23 @@
-"""Settings: loaded from YAML or a mapping, validated, with a default for each."""
+"""Settings: loaded from YAML or a mapping, validated, with a default for each.
+
+Every setting, its default and its meaning is listed in docs/configuration.md. Validation happens
+in full before the build touches anything, so a config error never leaves feeds half-written.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+DEFAULT_PERMALINK = ":year/:month/:day/:title/"
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_REQUIRED = object()
 
 
 class ConfigError(Exception):
@@ -12,3 +29,204 @@ class ConfigError(Exception):
         self.message = message
         where = f"{file}: " if file else ""
         super().__init__(f"{where}{key}: {message}" if key else f"{where}{message}")
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    title: str
+    url: str
+    """Base URL of the site, ending in '/'."""
+    description: str = ""
+    language: str = "en"
+    author: str = ""
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    """Zone for naive post dates and for the :year/:month/:day permalink tokens."""
+
+
+@dataclass(frozen=True)
+class PostFolder:
+    dir: Path
+    permalink: str = DEFAULT_PERMALINK
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    dir: Path
+    url: str
+    """Public URL of the output folder, ending in '/'."""
+    limit: int = 20
+    slugs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    site: SiteSettings
+    posts: tuple[PostFolder, ...]
+    output: OutputSettings
+    undated: str = "skip"
+    """What to do with a post that has no usable date: 'skip' it or use the file's 'mtime'."""
+    rewrite: Mapping[str, Any] | None = None
+    """Raw `rewrite` section, validated by the rewrite stage's own parser."""
+    file: str | None = None
+
+
+def load_config(source: str | Path | Mapping[str, Any], *, out: str | Path | None = None) -> Config:
+    """Read and validate a config from a YAML file path or from a mapping.
+
+    Relative paths in the config are resolved against `root`, which is itself relative to the
+    config file's folder (to the current directory for a mapping). `out` overrides output.dir.
+    """
+    if isinstance(source, Mapping):
+        data, file, base = source, None, Path.cwd()
+    else:
+        path = Path(source)
+        file = str(path)
+        data = _read_yaml(path)
+        base = path.resolve().parent
+    config = _parse(data, base, file)
+    if out is not None:
+        output = OutputSettings(
+            dir=Path(out).resolve(), url=config.output.url,
+            limit=config.output.limit, slugs=config.output.slugs,
+        )
+        config = Config(config.root, config.site, config.posts, output, config.undated, config.rewrite, file)
+    return config
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", "config file not found", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("", f"cannot read config: {exc}", str(path)) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError("", f"invalid YAML: {exc}", str(path)) from None
+
+
+def _parse(data: Any, base: Path, file: str | None) -> Config:
+    top = _Section(data, "", file)
+    root = (base / top.get("root", str, ".")).resolve()
+    site = _parse_site(top.section("site"))
+    permalink = top.get("permalink", str, DEFAULT_PERMALINK)
+    posts = tuple(
+        _parse_post_folder(_Section(item, f"posts[{i}]", file), root, permalink)
+        for i, item in enumerate(top.get("posts", list, []))
+    )
+    output = _parse_output(top.section("output"), root, site.url)
+    undated = top.get("undated", str, "skip")
+    if undated not in ("skip", "mtime"):
+        raise ConfigError("undated", f"must be 'skip' or 'mtime', not {undated!r}", file)
+    rewrite = top.get("rewrite", dict, None)
+    top.done()
+    return Config(root, site, posts, output, undated, rewrite, file)
+
+
+def _parse_site(section: _Section) -> SiteSettings:
+    title = section.get("title", str)
+    url = _base_url(section, "url")
+    zone_name = section.get("timezone", str, "UTC")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise section.error("timezone", f"unknown time zone {zone_name!r}") from None
+    site = SiteSettings(
+        title=title,
+        url=url,
+        description=section.get("description", str, ""),
+        language=section.get("language", str, "en"),
+        author=section.get("author", str, "") or title,
+        timezone=zone,
+    )
+    section.done()
+    return site
+
+
+def _parse_post_folder(section: _Section, root: Path, permalink: str) -> PostFolder:
+    folder = PostFolder(
+        dir=(root / section.get("dir", str)).resolve(),
+        permalink=section.get("permalink", str, permalink),
+    )
+    section.done()
+    return folder
+
+
+def _parse_output(section: _Section, root: Path, site_url: str) -> OutputSettings:
+    out_dir = (root / section.get("dir", str, "feeds")).resolve()
+    url = _base_url(section, "url", site_url + "feeds/")
+    limit = section.get("limit", int, 20)
+    if limit < 0:
+        raise section.error("limit", "must be 0 (no limit) or a positive number")
+    slugs = section.get("slugs", dict, {})
+    for name, slug in slugs.items():
+        if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+            raise section.error(
+                f"slugs.{name}", f"{slug!r} is not a slug (lowercase letters, digits, '-' and '_')"
+            )
+    section.done()
+    return OutputSettings(dir=out_dir, url=url, limit=limit, slugs={str(k): v for k, v in slugs.items()})
+
+
+def _base_url(section: _Section, key: str, default: Any = _REQUIRED) -> str:
+    url = section.get(key, str, default)
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise section.error(key, f"must be an absolute http(s) URL, not {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+class _Section:
+    """One mapping of the config: typed look-ups by key, and an error for every key left unread."""
+
+    def __init__(self, data: Any, path: str, file: str | None) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(path or "(top level)", f"expected a mapping, got {_kind(data)}", file)
+        self._data = data
+        self._path = path
+        self._file = file
+        self._read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self._path}.{name}" if self._path else name
+
+    def error(self, name: str, message: str) -> ConfigError:
+        return ConfigError(self.key(name), message, self._file)
+
+    def get(self, name: str, kind: type, default: Any = _REQUIRED) -> Any:
+        self._read.add(name)
+        value = self._data.get(name)
+        if value is None:
+            if default is _REQUIRED:
+                raise self.error(name, "is required")
+            return default
+        # YAML reads `1936` as an int; a string setting takes its literal text.
+        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(name, f"expected {_kind_name(kind)}, got {_kind(value)}")
+        return value
+
+    def section(self, name: str) -> _Section:
+        self._read.add(name)
+        return _Section(self._data.get(name), self.key(name), self._file)
+
+    def done(self) -> None:
+        unknown = sorted(str(k) for k in self._data if k not in self._read)
+        if unknown:
+            raise self.error(unknown[0], "unknown setting")
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "a whole number", bool: "true or false",
+            list: "a list", dict: "a mapping"}[kind]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return {str: "a string", int: "a number", float: "a number", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)

@@ -31,7 +31,9 @@ class Article:
     summary: str = ""
     """Plain text."""
     content: str = ""
-    """HTML."""
+    """The body: HTML, or Markdown until the pipeline renders it (see `content_format`)."""
+    content_format: str = "html"
+    """"html" or "markdown"."""
     categories: tuple[CategoryPath, ...] = ()
     tags: tuple[str, ...] = ()
     image: str | None = None

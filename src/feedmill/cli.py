@@ -1,0 +1,57 @@
+"""Command line: a thin layer over the library's functions. Exit codes are in the README."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import ConfigError
+from .pipeline import BuildReport, build
+
+EXIT_OK, EXIT_SKIPPED, EXIT_CONFIG = 0, 1, 2
+DEFAULT_CONFIG = Path("config/feedmill.yml")
+
+
+@click.group()
+@click.version_option(__version__, prog_name="feedmill")
+def main() -> None:
+    """Publish per-category RSS 2.0 and Atom feeds from Hexo-style posts."""
+
+
+@main.command("build")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_CONFIG, show_default=True, help="YAML config file.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (overrides output.dir).")
+@click.option("--strict", is_flag=True, help="Exit 1 when any post was skipped.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors (skipped posts).")
+@click.option("-v", "--verbose", is_flag=True, help="Also list every file written.")
+def build_command(config_path: Path, out: Path | None, strict: bool, quiet: bool, verbose: bool) -> None:
+    """Build every feed of the config."""
+    try:
+        report = build(config_path, out=out)
+    except ConfigError as exc:
+        click.echo(f"feedmill: config error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    _print_report(report, quiet=quiet, verbose=verbose)
+    sys.exit(EXIT_SKIPPED if strict and report.skipped else EXIT_OK)
+
+
+def _print_report(report: BuildReport, *, quiet: bool, verbose: bool) -> None:
+    for problem in report.skipped:
+        click.echo(f"skipped: {problem}", err=True)
+    if quiet:
+        return
+    for problem in report.warnings:
+        click.echo(f"warning: {problem}", err=True)
+    if verbose:
+        for relpath in report.feeds_written:
+            click.echo(f"wrote {report.output_dir / relpath}")
+    click.echo(
+        f"feedmill: {report.posts_read} posts read, {len(report.skipped)} skipped, "
+        f"{report.drafts} drafts; {len(report.feeds_written)} files written, "
+        f"{len(report.feeds_unchanged)} unchanged in {report.output_dir}"
+    )

@@ -1,0 +1,41 @@
+"""Publish stage: write files atomically, and only when their bytes changed.
+
+A reader fetching a feed while a build runs sees the old file or the new one, never a mix:
+each file is written to a temporary file in the same folder, flushed to disk, then renamed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Replace `path` with `data` atomically unless it already holds exactly these bytes."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp_name, 0o644)  # mkstemp makes 0600 files; feeds are served to everyone
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def inside(folder: Path, relpath: str) -> Path:
+    """`folder / relpath`, refusing any path that would land outside `folder`."""
+    target = (folder / relpath).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise ValueError(f"refusing to write outside the output folder: {relpath}")
+    return target
