@@ -184,3 +184,18 @@ def test_published_false_marks_a_draft(project):
 def test_dates_are_timezone_aware_and_comparable(project):
     article = article_of(project, project.post("a.md", date="2021-08-11 09:07:51"))
     assert article.published.utcoffset() == timedelta(hours=8)
+
+
+def test_a_body_that_is_one_html_block_is_kept_verbatim(project):
+    from feedmill.normalize import new_markdown_converter, render_markdown
+    body = "<div>\n<p>a</p>\n\n        <h2 class='x'>indented, not code</h2>\n<div>*not em*</div>\n</div>"
+    article = article_of(project, project.post("a.md", body=body))
+    render_markdown(article, new_markdown_converter())
+    assert article.content == body and article.content_format == "html"
+
+
+def test_html_followed_by_markdown_is_rendered_as_markdown(project):
+    from feedmill.normalize import new_markdown_converter, render_markdown
+    article = article_of(project, project.post("a.md", body="<div>a</div>\n\n# Heading\n"))
+    render_markdown(article, new_markdown_converter())
+    assert article.content == "<div>a</div>\n\n<h1>Heading</h1>"

@@ -276,6 +276,11 @@ def _link(
     return to_uri(site + expand_permalink(folder.permalink, raw.relpath, title, local, categories))
 
 
+_PERMALINK_TOKEN = re.compile(
+    ":(i_month|i_day|post_title|category|minute|second|month|title|year|hour|name|day)"  # longest first
+)
+
+
 def expand_permalink(
     pattern: str, relpath: str, title: str, local: datetime, categories: tuple[CategoryPath, ...]
 ) -> str:
@@ -290,8 +295,7 @@ def expand_permalink(
         "post_title": quote_segment(title),
         "category": "/".join(quote_segment(name) for name in categories[0]) if categories else "uncategorized",
     }
-    names = sorted(tokens, key=len, reverse=True)  # :i_month before :month
-    return re.sub(":(" + "|".join(names) + ")", lambda m: tokens[m.group(1)], pattern).lstrip("/")
+    return _PERMALINK_TOKEN.sub(lambda m: tokens[m.group(1)], pattern).lstrip("/")
 
 
 # --- the deferred body work ------------------------------------------------------------------
@@ -299,9 +303,34 @@ def expand_permalink(
 
 def render_markdown(article: Article, converter: markdown.Markdown) -> None:
     """Turn a Markdown body into HTML; raw HTML blocks pass through unchanged."""
-    if article.content_format == "markdown":
-        article.content = converter.reset().convert(article.content)
-        article.content_format = "html"
+    if article.content_format != "markdown":
+        return
+    body = article.content.strip()
+    if not _is_one_html_block(body, converter.block_level_elements):
+        body = converter.reset().convert(body)
+    article.content, article.content_format = body, "html"
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
+
+
+def _is_one_html_block(body: str, block_tags: list[str]) -> bool:
+    """Is the whole body one block-level HTML element? Markdown would pass it through as is.
+
+    Generated posts are mostly a single `<div>...</div>`; Python-Markdown's raw-HTML scanning
+    costs about 5 ms for such a body, this check a few microseconds.
+    """
+    first = _TAG.match(body)
+    if not first or first.group(1) or first.group(2).lower() not in block_tags:
+        return False
+    name, depth = first.group(2).lower(), 0
+    for tag in _TAG.finditer(body):
+        if tag.group(2).lower() != name:
+            continue
+        depth += -1 if tag.group(1) else 1
+        if depth == 0:
+            return tag.end() == len(body)
+    return False
 
 
 def new_markdown_converter() -> markdown.Markdown:
