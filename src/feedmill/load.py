@@ -91,7 +91,7 @@ def _decode(data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PostError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
-    return _CONTROL.sub("", text)
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
 
 
 def split_front_matter(text: str) -> tuple[str, str]:
