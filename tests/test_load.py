@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from feedmill.load import PostError, find_post_files, parse_front_matter, read_post, split_front_matter
@@ -77,5 +79,5 @@ def test_unusable_files_raise_with_the_reason(project, content, reason):
 def test_only_post_files_are_found_recursively_in_stable_order(project):
     for name in ["b/z.md", "a.markdown", "b/y.html", "c.txt", ".hidden.md", ".git/x.md", "b/.x/y.md"]:
         project.write(name, "x")
-    found = [p.relative_to(project.posts).as_posix() for p in find_post_files(project.posts)]
+    found = [Path(p).relative_to(project.posts).as_posix() for p in find_post_files(project.posts)]
     assert found == ["a.markdown", "b/y.html", "b/z.md"]

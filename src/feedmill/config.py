@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,6 +64,8 @@ class Config:
     site: SiteSettings
     posts: tuple[PostFolder, ...]
     output: OutputSettings
+    state_dir: Path
+    """Build cache and lock file."""
     undated: str = "skip"
     """What to do with a post that has no usable date: 'skip' it or use the file's 'mtime'."""
     rewrite: Mapping[str, Any] | None = None
@@ -86,11 +88,7 @@ def load_config(source: str | Path | Mapping[str, Any], *, out: str | Path | Non
         base = path.resolve().parent
     config = _parse(data, base, file)
     if out is not None:
-        output = OutputSettings(
-            dir=Path(out).resolve(), url=config.output.url,
-            limit=config.output.limit, slugs=config.output.slugs,
-        )
-        config = Config(config.root, config.site, config.posts, output, config.undated, config.rewrite, file)
+        config = replace(config, output=replace(config.output, dir=Path(out).resolve()))
     return config
 
 
@@ -117,12 +115,13 @@ def _parse(data: Any, base: Path, file: str | None) -> Config:
         for i, item in enumerate(top.get("posts", list, []))
     )
     output = _parse_output(top.section("output"), root, site.url)
+    state_dir = (root / top.get("state_dir", str, ".feedmill")).resolve()
     undated = top.get("undated", str, "skip")
     if undated not in ("skip", "mtime"):
         raise ConfigError("undated", f"must be 'skip' or 'mtime', not {undated!r}", file)
     rewrite = top.get("rewrite", dict, None)
     top.done()
-    return Config(root, site, posts, output, undated, rewrite, file)
+    return Config(root, site, posts, output, state_dir, undated, rewrite, file)
 
 
 def _parse_site(section: _Section) -> SiteSettings:

@@ -45,17 +45,17 @@ def group_articles(articles: Iterable[Article], limit: int, slug_map: Mapping[st
     """Every feed to write: the site-wide node first, then category nodes in path order."""
     members: dict[CategoryPath, list[Article]] = defaultdict(list)
     members[()] = []
-    for article in articles:
+    # One sort of all articles: each node then receives its members already in order.
+    for article in sorted(articles, key=newest_first):
         members[()].append(article)
         nodes = {path[:depth] for path in article.categories for depth in range(1, len(path) + 1)}
         for node in nodes:
             members[node].append(article)
     slugs = assign_slugs(members.keys(), slug_map)
-    feeds = []
-    for path in sorted(members):
-        chosen = sorted(members[path], key=newest_first)
-        feeds.append(FeedNode(path, slugs[path], chosen[:limit] if limit else chosen))
-    return feeds
+    return [
+        FeedNode(path, slugs[path], members[path][:limit] if limit else members[path])
+        for path in sorted(members)
+    ]
 
 
 def assign_slugs(paths: Iterable[CategoryPath], slug_map: Mapping[str, str]) -> dict[CategoryPath, tuple[str, ...]]:

@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
-from typing import Any
-
-import lxml.html
-import markdown
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, PostFolder
 from .load import PostError, RawPost
 from .model import Article, CategoryPath
 from .urls import quote_segment, to_uri
+
+if TYPE_CHECKING:
+    import markdown
 
 IMAGE_KEYS = ("headimg", "thumbnail", "cover", "image")
 SUMMARY_KEYS = ("description", "excerpt")
@@ -181,6 +181,8 @@ def html_to_text(fragment: str) -> str:
     """The visible text of an HTML fragment (script and style contents are not text)."""
     if "<" not in fragment:
         return fragment
+    import lxml.html  # loaded on first use: a no-change rebuild never needs it
+
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except Exception:  # noqa: BLE001 - lxml raises several types for hopeless markup
@@ -334,6 +336,8 @@ def _is_one_html_block(body: str, block_tags: list[str]) -> bool:
 
 
 def new_markdown_converter() -> markdown.Markdown:
+    import markdown  # loaded on first use: a no-change rebuild never needs it
+
     return markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
 
 

@@ -1,23 +1,40 @@
 """The build, top to bottom: load -> normalize -> group -> finish bodies -> render -> publish.
 
 Bodies are finished (Markdown rendered, URLs rewritten, summary filled) after grouping, and only
-for articles that appear in at least one written feed.
+for articles that appear in a feed that has to be rendered again. The build cache (cache.py)
+lets an unchanged post skip load and normalize, and an unchanged feed skip rendering.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import Config, ConfigError, load_config
+from filelock import FileLock, Timeout
+
+from . import __version__
+from .cache import BuildCache, CachedFeed, CachedPost, FileStamp, PostOutcome, open_cache
+from .config import Config, ConfigError, PostFolder, load_config
 from .group import group_articles, make_guids_unique
 from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
-from .normalize import fill_summary, is_draft, new_markdown_converter, normalize_post, render_markdown
-from .publish import inside, write_if_changed
-from .render import RenderedFeed, render_node
+from .normalize import is_draft, normalize_post
+from .publish import inside, remove_file, write_if_changed
+
+if TYPE_CHECKING:
+    from .bodies import BodyResult
+
+FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml"}
+Progress = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total) while a stage runs."""
+
+
+class BuildLocked(Exception):
+    """Another build holds the lock of this state folder."""
 
 
 @dataclass
@@ -25,34 +42,55 @@ class BuildReport:
     """What a build did, as data; the CLI only formats it."""
 
     output_dir: Path
+    dry_run: bool = False
     posts_read: int = 0
     """Post files that became articles."""
     drafts: int = 0
     skipped: list[Problem] = field(default_factory=list)
     """Posts left out of every feed, each with the reason."""
     warnings: list[Problem] = field(default_factory=list)
-    """Posts published despite a problem, each with what was done about it."""
+    """Problems that did not stop anything from being published, each with what was done."""
+    refused: list[Problem] = field(default_factory=list)
+    """Feeds the shrink guard kept as they were published (see `allow_shrink`)."""
     feeds_written: list[str] = field(default_factory=list)
-    """Paths under output_dir of files whose bytes changed."""
+    """Paths under output_dir of files whose bytes changed (or would, in a dry run)."""
     feeds_unchanged: list[str] = field(default_factory=list)
+    feeds_deleted: list[str] = field(default_factory=list)
 
 
-def build(config: Config | str | Path | Mapping[str, Any], *, out: str | Path | None = None) -> BuildReport:
+def build(
+    config: Config | str | Path | Mapping[str, Any],
+    *,
+    out: str | Path | None = None,
+    dry_run: bool = False,
+    allow_shrink: bool = False,
+    wait: float = 0,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> BuildReport:
     """Build every feed of `config` (a Config, a YAML file path, or a mapping).
 
-    Raises ConfigError before anything is written when the config or a post folder is unusable.
+    Raises ConfigError before anything is written when the config or a post folder is unusable,
+    and BuildLocked when another build of the same state folder runs for longer than `wait` seconds.
+    `allow_shrink` lets a feed lose more than half its items, and deletes feeds of categories
+    that no longer have posts. `dry_run` reports what would change and writes nothing.
     """
     if not isinstance(config, Config):
         config = load_config(config, out=out)
     _check_post_folders(config)
-    report = BuildReport(output_dir=config.output.dir)
-    articles = _load_articles(config, report)
-    report.warnings.extend(make_guids_unique(articles))
-    nodes = group_articles(articles, config.output.limit, config.output.slugs)
-    _finish_bodies(_published(nodes), report)
-    for node in nodes:
-        for feed in render_node(node, config):
-            _publish(feed, config.output.dir, report)
+    report = BuildReport(output_dir=config.output.dir, dry_run=dry_run)
+    lock = FileLock(str(config.state_dir / "build.lock"))
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise BuildLocked(f"another build is running (lock {lock.lock_file})") from None
+    try:
+        cache_path = config.state_dir / "build-cache.sqlite" if use_cache else None
+        with open_cache(cache_path, lambda msg: report.warnings.append(Problem(str(cache_path), msg))) as cache:
+            _Build(config, cache, report, allow_shrink, progress or _no_progress).run()
+    finally:
+        lock.release()
     return report
 
 
@@ -63,38 +101,288 @@ def _check_post_folders(config: Config) -> None:
             raise ConfigError(f"posts[{index}].dir", f"folder not found: {folder.dir}", config.file)
 
 
-def _load_articles(config: Config, report: BuildReport) -> list[Article]:
-    articles = []
-    for folder in config.posts:
-        for path in find_post_files(folder.dir):
-            try:
-                raw = read_post(path, folder.dir)
-                if is_draft(raw.front):
-                    report.drafts += 1
-                    continue
-                article = normalize_post(raw, folder, config)
-            except PostError as exc:
-                report.skipped.append(Problem(str(path), str(exc)))
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def _settings_key(*parts: object) -> str:
+    return hashlib.sha1(repr((__version__, *parts)).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Post:
+    """What the build knows of one published article's source file."""
+
+    folder: PostFolder
+    digest: str
+    """SHA-1 of the file: changes whenever anything in the post changes."""
+
+
+class _Build:
+    def __init__(self, config: Config, cache: BuildCache, report: BuildReport,
+                 allow_shrink: bool, progress: Progress) -> None:
+        self.config = config
+        self.cache = cache
+        self.report = report
+        self.allow_shrink = allow_shrink
+        self.progress = progress
+        self.posts: dict[str, _Post] = {}
+        self.finished: set[str] = set()
+        self.digests: dict[str, str] = {}
+        self.body_settings = _settings_key(config.rewrite)
+        site, output = config.site, config.output
+        self.feed_settings = _settings_key(
+            site.title, site.url, site.description, site.language, site.author, output.url, output.limit,
+            self.body_settings,
+        )
+
+    def run(self) -> None:
+        files = self.list_files()
+        build_key = _settings_key(self.config, self.allow_shrink)
+        if self.replay(build_key, files):
+            return
+        articles = self.load(files)
+        self.report.warnings.extend(make_guids_unique(articles))
+        nodes = group_articles(articles, self.config.output.limit, self.config.output.slugs)
+        stale = self.plan(nodes)
+        while failed := self.finish([a for node in stale for a in node.articles]):
+            # A post vanished after it was listed: leave it out and group again.
+            articles = [a for a in articles if a.source not in failed]
+            nodes = group_articles(articles, self.config.output.limit, self.config.output.slugs)
+            stale = self.plan(nodes)
+        self.render(stale)
+        self.remove_vanished(nodes)
+        if not self.report.dry_run:
+            self.cache.remember_last_build(_last_build_record(build_key, files, self.report))
+            self.cache.commit(set(files))
+
+    # --- the shortcut for a build whose inputs and outputs are as the last build left them ---
+
+    def list_files(self) -> dict[str, tuple[int, FileStamp | None]]:
+        """Every post file with the index of its folder and its stamp (None: cannot stat)."""
+        files: dict[str, tuple[int, FileStamp | None]] = {}
+        for index, folder in enumerate(self.config.posts):
+            for path in find_post_files(folder.dir):
+                try:
+                    files[path] = (index, FileStamp.of(path))
+                except OSError:
+                    files[path] = (index, None)
+        return files
+
+    def replay(self, build_key: str, files: dict[str, tuple[int, FileStamp | None]]) -> bool:
+        """Report the last build again when nothing it read or wrote has changed since."""
+        last = self.cache.last_build()
+        if not last or last["key"] != build_key or last["files"] != _file_record(files):
+            return False
+        feeds = last["feeds"]
+        for relpath in feeds:
+            if not self.is_current(relpath, None):
+                return False
+        recorded = last["report"]
+        self.report.posts_read, self.report.drafts = recorded["posts_read"], recorded["drafts"]
+        for name in ("skipped", "warnings", "refused"):
+            getattr(self.report, name).extend(Problem(*problem) for problem in recorded[name])
+        self.report.feeds_unchanged.extend(feeds)
+        return True
+
+    # --- load + normalize, through the cache ---
+
+    def load(self, files: dict[str, tuple[int, FileStamp | None]]) -> list[Article]:
+        articles: list[Article] = []
+        settings = [
+            _settings_key(self.config.site.url, self.config.site.timezone.key, self.config.undated, folder)
+            for folder in self.config.posts
+        ]
+        for done, (key, (index, stamp)) in enumerate(files.items(), 1):
+            self.progress("load", done, len(files))
+            article = self.load_one(key, stamp, self.config.posts[index], settings[index])
+            if article is not None:
+                articles.append(article)
+        return articles
+
+    def load_one(self, key: str, stamp: FileStamp | None, folder: PostFolder, settings: str) -> Article | None:
+        if stamp is None:
+            self.report.skipped.append(Problem(key, "cannot read file: it vanished or is not accessible"))
+            return None
+        path = Path(key)
+        cached = self.cache.post(key)
+        if cached and cached.stamp == stamp and cached.settings == settings:
+            outcome, digest = cached.outcome, cached.sha
+        else:
+            outcome, digest = _read_and_normalize(path, folder, self.config)
+            self.cache.remember_post(key, CachedPost(stamp, digest, settings, outcome))
+        return self.take(key, outcome, folder, digest)
+
+    def take(self, key: str, outcome: PostOutcome, folder: PostFolder, digest: str) -> Article | None:
+        self.report.warnings.extend(Problem(key, warning) for warning in outcome.warnings)
+        if outcome.kind == "draft":
+            self.report.drafts += 1
+            return None
+        if outcome.article is None:
+            self.report.skipped.append(Problem(key, outcome.reason))
+            return None
+        self.report.posts_read += 1
+        self.posts[key] = _Post(folder, digest)
+        return outcome.article
+
+    # --- which feeds must be rendered again ---
+
+    def plan(self, nodes: list[FeedNode]) -> list[FeedNode]:
+        """Nodes with a feed file whose inputs changed, or that is missing or was altered."""
+        self.digests = {}
+        stale = []
+        for node in nodes:
+            fresh = True
+            for fmt, name in FEED_FILES.items():
+                relpath = "/".join((*node.slugs, name))
+                digest = self.digest(node, fmt)
+                self.digests[relpath] = digest
+                if not self.is_current(relpath, digest):
+                    fresh = False
+            if fresh:
+                self.report.feeds_unchanged.extend("/".join((*node.slugs, n)) for n in FEED_FILES.values())
+            else:
+                stale.append(node)
+        return stale
+
+    def digest(self, node: FeedNode, fmt: str) -> str:
+        items = [(a.guid, self.posts[a.source].digest, a.published.isoformat()) for a in node.articles]
+        return _settings_key(self.feed_settings, fmt, node.path, node.slugs, items)
+
+    def is_current(self, relpath: str, digest: str | None) -> bool:
+        """Is the feed file as the cache recorded it (and, given a digest, made from these inputs)?"""
+        cached = self.cache.feed(relpath)
+        if cached is None or (digest is not None and cached.digest != digest):
+            return False
+        try:
+            return FileStamp.of(inside(self.config.output.dir, relpath)) == cached.stamp
+        except FileNotFoundError:
+            return False
+
+    # --- bodies ---
+
+    def finish(self, articles: list[Article]) -> set[str]:
+        """Finish the bodies of these articles; return the sources that could not be read."""
+        from .bodies import BodyJob, finish_bodies  # Markdown and lxml load only when needed
+
+        unique = {a.source: a for a in articles if a.source not in self.finished}
+        jobs, waiting = [], []
+        for source, article in sorted(unique.items()):
+            cached = self.cache.body(self.body_key(article), self.body_settings)
+            if cached is not None:
+                self.apply_body(article, cached)
+            else:
+                folder = self.posts[source].folder
+                jobs.append(BodyJob(source, str(folder.dir), article.link, article.summary, article.image))
+                waiting.append(article)
+        failed: set[str] = set()
+        for article, result in zip(waiting, finish_bodies(jobs, self.config.rewrite, self.progress)):
+            if isinstance(result, str):
+                self.report.skipped.append(Problem(article.source, result))
+                self.report.posts_read -= 1
+                failed.add(article.source)
+            else:
+                self.cache.remember_body(self.body_key(article), self.body_settings, result)
+                self.apply_body(article, result)
+        return failed
+
+    def body_key(self, article: Article) -> str:
+        # The finished body depends on the file and on the link relative URLs resolve against.
+        return _settings_key(self.posts[article.source].digest, article.link)
+
+    def apply_body(self, article: Article, result: BodyResult) -> None:
+        article.content, article.summary, article.image = result.html, result.summary, result.image
+        self.report.warnings.extend(Problem(article.source, w) for w in result.warnings)
+        self.finished.add(article.source)
+
+    # --- render + publish ---
+
+    def render(self, nodes: list[FeedNode]) -> None:
+        from .render import render_node  # feedgen and lxml load only when a feed must be rendered
+
+        for done, node in enumerate(nodes, 1):
+            self.progress("render", done, len(nodes))
+            for feed in render_node(node, self.config):
+                self.publish(feed.relpath, feed.data, feed.items)
+
+    def publish(self, relpath: str, data: bytes, items: int) -> None:
+        target = inside(self.config.output.dir, relpath)
+        previous = self.cache.feed(relpath)
+        old_items = previous.items if previous else _count_items(target)
+        if old_items is not None and items * 2 < old_items and not self.allow_shrink:
+            self.report.refused.append(Problem(
+                relpath, f"would shrink from {old_items} to {items} items; the published feed was kept "
+                         "(run with --allow-shrink if that is intended)"))
+            return
+        if self.report.dry_run:
+            changed = not target.is_file() or target.read_bytes() != data
+        else:
+            changed = write_if_changed(target, data)
+            self.cache.remember_feed(relpath, CachedFeed(self.digests[relpath], FileStamp.of(target), items))
+        (self.report.feeds_written if changed else self.report.feeds_unchanged).append(relpath)
+
+    def remove_vanished(self, nodes: list[FeedNode]) -> None:
+        """Feeds of categories that have no posts any more: deleted only when allowed."""
+        out = self.config.output.dir
+        current = set(self.digests)
+        on_disk = {p.relative_to(out).as_posix() for name in FEED_FILES.values() for p in out.rglob(name)}
+        for relpath in sorted((on_disk | self.cache.feed_paths()) - current):
+            if not (out / relpath).is_file():
+                self.cache.forget_feed(relpath)
                 continue
-            report.posts_read += 1
-            report.warnings.extend(Problem(str(path), warning) for warning in raw.warnings)
-            articles.append(article)
-    return articles
+            if not self.allow_shrink:
+                self.report.refused.append(Problem(
+                    relpath, "its category has no posts any more; the published feed was kept "
+                             "(run with --allow-shrink to delete it)"))
+                continue
+            if not self.report.dry_run:
+                remove_file(out, relpath)
+                self.cache.forget_feed(relpath)
+            self.report.feeds_deleted.append(relpath)
 
 
-def _published(nodes: list[FeedNode]) -> list[Article]:
-    """Articles that appear in at least one feed, each once, in a stable order."""
-    unique = {id(article): article for node in nodes for article in node.articles}
-    return sorted(unique.values(), key=lambda article: article.source)
+def _file_record(files: dict[str, tuple[int, FileStamp | None]]) -> dict[str, list[int] | None]:
+    return {key: [stamp.size, stamp.mtime_ns] if stamp else None for key, (_, stamp) in files.items()}
 
 
-def _finish_bodies(articles: list[Article], report: BuildReport) -> None:
-    converter = new_markdown_converter()
-    for article in articles:
-        render_markdown(article, converter)
-        fill_summary(article)
+def _last_build_record(key: str, files: dict[str, tuple[int, FileStamp | None]],
+                       report: BuildReport) -> dict[str, Any]:
+    def problems(items: list[Problem]) -> list[list[str]]:
+        return [[p.source, p.reason] for p in items]
+
+    return {
+        "key": key,
+        "files": _file_record(files),
+        "feeds": sorted(report.feeds_written + report.feeds_unchanged),
+        "report": {
+            "posts_read": report.posts_read, "drafts": report.drafts,
+            "skipped": problems(report.skipped), "warnings": problems(report.warnings),
+            "refused": problems(report.refused),
+        },
+    }
 
 
-def _publish(feed: RenderedFeed, out_dir: Path, report: BuildReport) -> None:
-    changed = write_if_changed(inside(out_dir, feed.relpath), feed.data)
-    (report.feeds_written if changed else report.feeds_unchanged).append(feed.relpath)
+def _read_and_normalize(path: Path, folder: PostFolder, config: Config) -> tuple[PostOutcome, str]:
+    """Load and normalize one post file; also return the file's digest."""
+    try:
+        raw = read_post(path, folder.dir)
+    except PostError as exc:
+        return PostOutcome("skipped", reason=str(exc)), ""
+    if is_draft(raw.front):
+        return PostOutcome("draft", warnings=tuple(raw.warnings)), raw.digest
+    try:
+        article = normalize_post(raw, folder, config)
+    except PostError as exc:
+        return PostOutcome("skipped", reason=str(exc), warnings=tuple(raw.warnings)), raw.digest
+    article.content = ""  # the body is read again, and only, when a feed needs it
+    return PostOutcome("article", article, warnings=tuple(raw.warnings)), raw.digest
+
+
+_ITEM = re.compile(rb"<(?:item|entry)[\s>]")
+
+
+def _count_items(path: Path) -> int | None:
+    try:
+        return len(_ITEM.findall(path.read_bytes()))
+    except FileNotFoundError:
+        return None

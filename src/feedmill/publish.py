@@ -39,3 +39,13 @@ def inside(folder: Path, relpath: str) -> Path:
     if not target.is_relative_to(folder.resolve()):
         raise ValueError(f"refusing to write outside the output folder: {relpath}")
     return target
+
+
+def remove_file(folder: Path, relpath: str) -> None:
+    """Delete `folder / relpath`, then its parent folders that became empty (not `folder`)."""
+    target = inside(folder, relpath)
+    target.unlink(missing_ok=True)
+    parent, top = target.parent, folder.resolve()
+    while parent != top and parent.is_relative_to(top) and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
