@@ -157,7 +157,6 @@ def render_post(article: Article) -> str:
     if article.updated:
         front["updated"] = format_datetime(article.updated.astimezone(timezone.utc), usegmt=True)
     front["thumbnail"] = article.image or ""
-    front["link"] = article.link
     matter = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=10**6)
     return f"---\n{matter}---\n\n{article.content}\n"
 
