@@ -88,7 +88,10 @@ def test_limit_and_disabled_sources(server: FeedServer, store: Store, fetcher: F
 def test_relative_routes_from_config_are_fetched(server: FeedServer, store: Store, fetcher: Fetcher) -> None:
     server.routes["/rsshub/woshipm/latest"] = Reply(rss_range(1, 2))
     sources = parse_sources(
-        {"base": server.url("/rsshub"), "feeds": [{"url": "/woshipm/latest", "category": ["新媒体", "人人都是产品经理"]}]}
+        {
+            "base": server.url("/rsshub"),
+            "feeds": [{"url": "/woshipm/latest", "category": ["新媒体", "人人都是产品经理"]}],
+        }
     )
     report = run(sources, store, fetcher)
     assert report.failed == [] and report.outcomes[0].new == 2

@@ -10,6 +10,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from feedmill.fetch import Validators
 from feedmill.model import Article
 from feedmill.remote import RemoteEntry
@@ -97,10 +99,8 @@ def test_validators_are_remembered_per_source(store: Store, tmp_path: Path) -> N
 def test_a_failed_save_changes_nothing(store: Store) -> None:
     store.save(SOURCE, [entry(1)], seen=T0, validators=Validators('"old"'))
     broken = RemoteEntry(replace(entry(2).article, title=None), True)  # NOT NULL violation
-    try:
+    with pytest.raises(sqlite3.IntegrityError):
         store.save(SOURCE, [broken, entry(3)], seen=T0, validators=Validators('"new"'))
-    except sqlite3.IntegrityError:
-        pass
     assert [a.guid for a in store.articles()] == ["guid-1"]
     assert store.validators(SOURCE) == Validators('"old"')
 
@@ -141,7 +141,8 @@ with Store.open({folder!r}) as store:
 def test_kill_mid_collect_leaves_the_store_readable(tmp_path: Path) -> None:
     folder = tmp_path / "state"
     script = WRITER.format(tests=str(Path(__file__).parent), folder=str(folder))
-    child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env)
     try:
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline and _committed(folder / DB_NAME) < 3 * 200:

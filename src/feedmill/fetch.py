@@ -173,7 +173,7 @@ class Fetcher:
         except requests.TooManyRedirects:
             raise _Failure(f"too many redirects (more than {settings.max_redirects})") from None
         except requests.RequestException as exc:
-            raise _classify(exc, settings) from None
+            raise _classify(exc, url, settings) from None
 
     def _read(self, url: str, response: requests.Response, validators: Validators) -> FetchResult:
         if response.status_code == 304:
@@ -273,7 +273,7 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _classify(exc: requests.RequestException, settings: FetchSettings) -> _Failure:
+def _classify(exc: requests.RequestException, url: str, settings: FetchSettings) -> _Failure:
     """Turn a requests exception into a reason a cron user can act on."""
     if isinstance(exc, requests.exceptions.SSLError):
         return _Failure(f"TLS error: {_innermost(exc)}")
@@ -284,8 +284,7 @@ def _classify(exc: requests.RequestException, settings: FetchSettings) -> _Failu
         # A slow server is not retried: waiting again would multiply the run time.
         return _Failure(f"timed out waiting for the server (read timeout {settings.read_timeout:g} s)")
     if any(isinstance(c, socket.gaierror) or type(c).__name__ == "NameResolutionError" for c in causes):
-        host = urlsplit(exc.request.url).hostname if exc.request is not None else "host"
-        return _Failure(f"DNS lookup failed for {host}")
+        return _Failure(f"DNS lookup failed for {urlsplit(url).hostname}")
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return _Failure("connection refused", retryable=True)
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):

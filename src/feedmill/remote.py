@@ -17,6 +17,7 @@ Policies, decided here once:
 
 from __future__ import annotations
 
+import calendar
 import codecs
 import hashlib
 import io
@@ -133,11 +134,8 @@ def _read_xml_feed(body: bytes, content_type: str | None, base: str) -> tuple[st
 
 def _declares_entities(body: bytes) -> bool:
     """True if the prolog (before the root element) contains an ENTITY declaration."""
-    if body.startswith(_UTF16_BOMS):
-        text = body.decode("utf-16", "replace")
-    else:
-        # Markup is ASCII in every ASCII-compatible charset (UTF-8, GBK, ...), so latin-1 is enough.
-        text = body.decode("latin-1")
+    # Markup is ASCII in every ASCII-compatible charset (UTF-8, GBK, ...), so latin-1 is enough.
+    text = body.decode("utf-16", "replace") if body.startswith(_UTF16_BOMS) else body.decode("latin-1")
     root = re.search(r"<[^!?]", text)
     return "<!ENTITY" in (text[: root.start()] if root else text)
 
@@ -187,7 +185,7 @@ def _feedparser_image(entry: Mapping[str, Any]) -> str:
 
 def _from_struct(value: Any) -> datetime | None:
     # feedparser hands back UTC time tuples.
-    return datetime(*value[:6], tzinfo=timezone.utc) if value else None
+    return datetime.fromtimestamp(calendar.timegm(value), timezone.utc) if value else None
 
 
 # --- JSON Feed -----------------------------------------------------------------------------
@@ -216,7 +214,7 @@ def _read_json_feed(body: bytes) -> tuple[str, str, list[_Raw]]:
 
 def _raw_from_json(item: dict[str, Any], feed: dict[str, Any]) -> _Raw:
     content = _text(item.get("content_html")) or escape(_text(item.get("content_text")))
-    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    tags = item.get("tags")
     return _Raw(
         id=_text(item.get("id")),
         link=_text(item.get("url")) or _text(item.get("external_url")),
@@ -226,16 +224,20 @@ def _raw_from_json(item: dict[str, Any], feed: dict[str, Any]) -> _Raw:
         author=_json_author(item) or _json_author(feed),
         summary_html=escape(_text(item.get("summary"))),
         content_html=content,
-        tags=tuple(t.strip() for t in tags if isinstance(t, str) and t.strip()),
+        tags=tuple(t.strip() for t in _as_list(tags) if isinstance(t, str) and t.strip()),
         image=_text(item.get("image")) or _text(item.get("banner_image")),
     )
 
 
 def _json_author(data: dict[str, Any]) -> str:
     # 1.1 has `authors` (a list); 1.0 had a single `author`.
-    authors = data.get("authors") if isinstance(data.get("authors"), list) else [data.get("author")]
+    authors = _as_list(data.get("authors")) or [data.get("author")]
     names = [_text(a.get("name")) for a in authors if isinstance(a, dict)]
     return ", ".join(n for n in names if n)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str:

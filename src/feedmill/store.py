@@ -101,9 +101,10 @@ class Store:
         entries: Sequence[RemoteEntry],
         *,
         seen: datetime,
-        validators: Validators = Validators(),
+        validators: Validators | None = None,
     ) -> SaveCounts:
         """Insert new entries and update edited ones of one source, atomically with its validators."""
+        validators = validators or Validators()
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self._transaction():
             # Oldest first, so a newer entry always gets the larger id (see `articles`).
@@ -122,7 +123,7 @@ class Store:
         query += " ORDER BY published_ts DESC, id DESC"
         cursor = self._db.execute(query, (source,) if source else ())
         columns = [c[0] for c in cursor.description]
-        return [_to_article(dict(zip(columns, row))) for row in cursor]
+        return [_to_article(dict(zip(columns, row, strict=True))) for row in cursor]
 
     def first_seen(self, source: str, guid: str) -> datetime | None:
         row = self._db.execute(
