@@ -1,20 +1,27 @@
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import signal
 import socket
+import sqlite3
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 from feedserver import FeedServer, Reply, item_date, rss, rss_item, rss_range, send
 from test_remote import BOMB
 
 from feedmill.collect import collect
-from feedmill.fetch import Fetcher
+from feedmill.fetch import Fetcher, FetchSettings
 from feedmill.remote import parse_feed
 from feedmill.sources import RemoteSource, parse_sources
-from feedmill.store import Store
+from feedmill.store import DB_NAME, Store
 
 CATEGORY = ("新媒体", "Example", "最新")
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
@@ -230,3 +237,56 @@ def test_gbk_and_json_feeds_through_http(server: FeedServer, store: Store, fetch
     report = run([source(server, "/gbk"), source(server, "/json")], store, fetcher)
     assert report.failed == []
     assert sorted(a.title for a in store.articles()) == ["国标码", "杰森"]
+
+
+COLLECTOR = """
+import sys
+from feedmill.collect import collect
+from feedmill.fetch import FetchSettings
+from feedmill.sources import RemoteSource
+from feedmill.store import Store
+
+folder, *urls = sys.argv[1:]
+sources = [RemoteSource(url=url, category=("x",), name=url) for url in urls]
+with Store.open(folder) as store:
+    while True:  # until killed
+        collect(sources, store, settings=FetchSettings(retries=0, workers=4, per_host=4))
+"""
+
+
+def test_kill_mid_collect_leaves_the_store_readable(server: FeedServer, tmp_path: Path) -> None:
+    requests = itertools.count(1)
+    served = [0]
+
+    def changing(handler: BaseHTTPRequestHandler) -> None:
+        # A new body on every request, so every run rewrites every article.
+        served[0] = version = next(requests)
+        send(handler, Reply(rss("".join(rss_item(n, f"<p>version {version}</p>") for n in range(100, 0, -1)))))
+
+    urls = [server.url(f"/f{n}") for n in range(6)]
+    for n in range(6):
+        server.routes[f"/f{n}"] = changing
+    folder = tmp_path / "state"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", COLLECTOR, str(folder), *urls], env=env)
+    try:
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and served[0] < 9:  # killed during the second run
+            time.sleep(0.01)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(5)
+    assert child.returncode == -signal.SIGKILL
+    assert served[0] >= 9
+
+    db = sqlite3.connect(folder / DB_NAME)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    counts = {count for (count,) in db.execute("SELECT COUNT(*) FROM articles GROUP BY source")}
+    db.close()
+    assert counts == {100}  # every source saved whole or not at all
+    with Store.open(folder) as store:
+        assert len(store.articles()) % 100 == 0 and store.articles()
+        report = collect([RemoteSource(url=url, category=("x",), name=url) for url in urls], store,
+                         settings=FetchSettings(retries=0))
+        assert report.failed == []
+        assert len(store.articles()) == 6 * 100

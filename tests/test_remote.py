@@ -260,3 +260,12 @@ def test_duplicate_guids_collapse_to_the_first() -> None:
 def test_scripts_are_sanitized_out_of_rss_content() -> None:
     [entry] = parse(rss(rss_item(1, "<p>ok</p><script>alert(1)</script>"))).entries
     assert "script" not in entry.article.content
+
+
+def test_json_feed_html_is_sanitized_and_resolved_like_xml() -> None:
+    html = '<p onclick="x()">ok<img src="/a.png"></p><script>alert(1)</script>'
+    item = {"id": "1", "url": "/1", "content_html": html}
+    body = json.dumps({"version": "https://jsonfeed.org/version/1", "items": [item]}).encode()
+    [entry] = parse(body, "application/feed+json").entries
+    assert entry.article.content == '<p>ok<img src="https://rsshub.example.org/a.png" /></p>'
+    assert entry.article.image == "https://rsshub.example.org/a.png"

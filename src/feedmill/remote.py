@@ -34,6 +34,8 @@ from urllib.parse import urljoin
 
 import feedparser
 import lxml.html
+from feedparser.sanitizer import _sanitize_html
+from feedparser.urls import resolve_relative_uris
 from lxml.etree import ParserError
 from requests.utils import requote_uri
 
@@ -100,7 +102,7 @@ def parse_feed(
         raise FeedError("empty response")
     base = base_url or url
     if _looks_like_json(body, content_type):
-        title, link, raws = _read_json_feed(body)
+        title, link, raws = _read_json_feed(body, base)
     else:
         title, link, raws = _read_xml_feed(body, content_type, base)
     context = _Context(url, urljoin(base, link) if link else base, category, now or datetime.now(timezone.utc))
@@ -197,7 +199,7 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
     return body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
 
 
-def _read_json_feed(body: bytes) -> tuple[str, str, list[_Raw]]:
+def _read_json_feed(body: bytes, base: str) -> tuple[str, str, list[_Raw]]:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -208,12 +210,13 @@ def _read_json_feed(body: bytes) -> tuple[str, str, list[_Raw]]:
     items = data.get("items")
     if not isinstance(items, list):
         raise FeedError("broken JSON Feed: `items` is not a list")
-    raws = [_raw_from_json(item, data) for item in items if isinstance(item, dict)]
+    raws = [_raw_from_json(item, data, base) for item in items if isinstance(item, dict)]
     return _text(data.get("title")), _text(data.get("home_page_url")), raws
 
 
-def _raw_from_json(item: dict[str, Any], feed: dict[str, Any]) -> _Raw:
-    content = _text(item.get("content_html")) or escape(_text(item.get("content_text")))
+def _raw_from_json(item: dict[str, Any], feed: dict[str, Any], base: str) -> _Raw:
+    html = _text(item.get("content_html"))
+    content = _clean_html(html, base) if html else escape(_text(item.get("content_text")))
     tags = item.get("tags")
     return _Raw(
         id=_text(item.get("id")),
@@ -227,6 +230,13 @@ def _raw_from_json(item: dict[str, Any], feed: dict[str, Any]) -> _Raw:
         tags=tuple(t.strip() for t in _as_list(tags) if isinstance(t, str) and t.strip()),
         image=_text(item.get("image")) or _text(item.get("banner_image")),
     )
+
+
+def _clean_html(html: str, base: str) -> str:
+    """Give JSON Feed HTML the same URL resolving and sanitizing feedparser gives RSS and Atom."""
+    # These feedparser helpers are outside its documented API, hence the <7 pin.
+    resolved = resolve_relative_uris(html, base, "utf-8", "text/html")
+    return str(_sanitize_html(resolved, "utf-8", "text/html"))
 
 
 def _json_author(data: dict[str, Any]) -> str:
