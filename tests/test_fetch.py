@@ -108,7 +108,7 @@ def test_a_retry_after_beyond_the_limit_is_not_waited_for(
 ) -> None:
     server.routes["/feed"] = Reply(b"later", 503, {"Retry-After": "3600"})
     result = fetcher.fetch(server.url("/feed"))
-    assert result.problem.reason == "HTTP 503 Service Unavailable"
+    assert result.problem.reason == "HTTP 503 Service Unavailable (asked to retry after 3600 s; the limit is 1 s)"
     assert sleeps == []
 
 

@@ -131,8 +131,7 @@ class Fetcher:
                 except _Failure as failure:
                     delay = self._retry_delay(failure, attempt)
                     if delay is None:
-                        reason = failure.reason + (f" (after {attempt + 1} attempts)" if attempt else "")
-                        return FetchResult(url, problem=Problem(url, reason))
+                        return FetchResult(url, problem=Problem(url, self._final_reason(failure, attempt)))
                 self._sleep(delay)
                 attempt += 1
 
@@ -159,6 +158,12 @@ class Fetcher:
         if failure.retry_after > self.settings.max_retry_after:
             return None
         return failure.retry_after
+
+    def _final_reason(self, failure: _Failure, attempt: int) -> str:
+        limit = self.settings.max_retry_after
+        if failure.retryable and failure.retry_after is not None and failure.retry_after > limit:
+            return f"{failure.reason} (asked to retry after {failure.retry_after:g} s; the limit is {limit:g} s)"
+        return failure.reason + (f" (after {attempt + 1} attempts)" if attempt else "")
 
     def _fetch_once(self, url: str, validators: Validators) -> FetchResult:
         settings = self.settings
