@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -9,6 +10,7 @@ import yaml
 
 from feedmill.collect import write_posts
 from feedmill.model import Article
+from feedmill.postwriter import MANIFEST
 
 ARTICLE = Article(
     source="https://rsshub.example.org/ithome",
@@ -101,3 +103,36 @@ def test_unchanged_posts_are_not_rewritten_and_changed_ones_are_replaced(tmp_pat
     assert write_posts([edited], tmp_path).written == [path]
     assert load(path)[1] == "\n<p>edited</p>\n"
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".feedmill-")]  # no temp files left
+
+
+def test_a_retitled_article_keeps_its_file(tmp_path: Path) -> None:
+    [path] = write_posts([ARTICLE], tmp_path).written
+    retitled = replace(ARTICLE, title="A new title")
+    assert write_posts([retitled], tmp_path).written == [path]
+    assert load(path)[0]["title"] == "A new title"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_files_feedmill_did_not_write_are_left_alone(tmp_path: Path) -> None:
+    mine = tmp_path / "新媒体" / "IT 之家" / "分类资讯" / "AI 教你画油画：任意画风都可驾驭.md"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("my own post")
+    [path] = write_posts([ARTICLE], tmp_path).written
+    assert path != mine and mine.read_text() == "my own post"
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_manifest_paths_leaving_the_folder_are_ignored(tmp_path: Path) -> None:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    key = f"{ARTICLE.source}\n{ARTICLE.guid}"
+    (folder / MANIFEST).write_text(json.dumps({key: "../outside.md"}))
+    [path] = write_posts([ARTICLE], folder).written
+    assert path.is_relative_to(folder)
+    assert not (tmp_path / "outside.md").exists()
+
+
+def test_manifest_paths_inside_the_folder_are_honoured(tmp_path: Path) -> None:
+    key = f"{ARTICLE.source}\n{ARTICLE.guid}"
+    (tmp_path / MANIFEST).write_text(json.dumps({key: "custom/place.md"}))
+    assert write_posts([ARTICLE], tmp_path).written == [tmp_path / "custom" / "place.md"]
