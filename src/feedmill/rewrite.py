@@ -161,7 +161,7 @@ class Rewriter:
         try:
             return self._sanitizer.clean(article.content, article.source, hook)
         except HtmlError as e:
-            problems.append(Problem(article.source, f"body is not parseable HTML ({e}); kept as plain text"))
+            problems.append(Problem(article.source, f"body could not be parsed completely ({e}); kept as plain text"))
             return _plain_text_html(article.content)
 
     # ----- one URL -----
@@ -309,6 +309,11 @@ def _shorten(url: str) -> str:
     return url if len(url) <= 300 else url[:300] + "…"
 
 
+_NOT_PROSE = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
 def _plain_text_html(body: str) -> str:
-    text = re.sub(r"<[^>]*>", " ", strip_xml_illegal(body))
+    """Last resort for a body lxml cannot hold: its text, escaped, so no prose is lost."""
+    text = " ".join(_TAG.sub(" ", _NOT_PROSE.sub(" ", strip_xml_illegal(body))).split())
     return f"<p>{html.escape(html.unescape(text), quote=False)}</p>"

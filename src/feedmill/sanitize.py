@@ -54,7 +54,17 @@ _PLACEHOLDER = re.compile(
 )
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
 
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# Attribute names a serializer can write back; libxml2 accepts junk such as `<a` from `<a <a`.
+_ATTR_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
+
+
+def make_parser() -> lxml.html.HTMLParser:
+    """An lxml HTML parser for article bodies (one per Sanitizer: parsers are not thread-safe).
+
+    `huge_tree` lifts libxml2's nesting limit from 256 to 2048 levels: past the limit libxml2
+    silently drops the rest of the document, which would lose prose.
+    """
+    return lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
 
 
 class HtmlError(ValueError):
@@ -76,16 +86,18 @@ def _is_placeholder_srcset(value: str) -> bool:
     return not candidates or all(url.lower().startswith("data:") for url, _ in candidates)
 
 
-def parse_fragment(body: str) -> lxml.html.HtmlElement:
-    """Parse an HTML fragment; returns the `body` element holding it."""
+def parse_fragment(body: str, parser: lxml.html.HTMLParser) -> lxml.html.HtmlElement:
+    """Parse an HTML fragment; returns the `body` element holding it. Raises `HtmlError`
+    when libxml2 had to give up on part of it (its content would be lost)."""
     data = _DOCUMENT_TAGS.sub("", strip_xml_illegal(body)).encode("utf-8", "replace")
     try:
-        doc = lxml.html.document_fromstring(b"<html><body>" + data + b"</body></html>", parser=_PARSER)
+        doc = lxml.html.document_fromstring(b"<html><body>" + data + b"</body></html>", parser=parser)
     except (etree.ParserError, ValueError) as e:
         raise HtmlError(str(e)) from e
+    limits = [e.message for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"]
     root = doc.find("body")
-    if root is None:
-        raise HtmlError("no body after parsing")
+    if limits or root is None:
+        raise HtmlError(limits[0] if limits else "no body after parsing")
     return root
 
 
@@ -121,6 +133,7 @@ class Sanitizer:
         self.settings = settings
         self._global = [CSSSelector(s) for s in settings.remove]
         self._by_source = [(folder, [CSSSelector(s) for s in sels]) for folder, sels in settings.remove_by_source]
+        self._parser = make_parser()
 
     def selectors_for(self, source: str) -> list[CSSSelector]:
         """Global selectors plus those whose folder occurs as whole path segments in `source`."""
@@ -130,7 +143,7 @@ class Sanitizer:
 
     def clean(self, body: str, source: str, hook: UrlHook) -> str:
         """Sanitize `body` and rewrite its URLs through `hook`. Raises `HtmlError`."""
-        root = parse_fragment(body)
+        root = parse_fragment(body, self._parser)
         doomed = {el for sel in self.selectors_for(source) for el in sel(root)}
         _Walk(self.settings, hook, doomed).run(root)
         return serialize_fragment(root)
@@ -204,7 +217,7 @@ class _Walk:
             low = name.lower()
             if low == "style":
                 self._background(el, tag, el.attrib.pop(name))
-            elif low.startswith(("on", "data-")):
+            elif low.startswith(("on", "data-")) or not _ATTR_NAME.match(name):
                 del el.attrib[name]
 
     def _background(self, el: lxml.html.HtmlElement, tag: str, style: str) -> None:
