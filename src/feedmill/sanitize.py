@@ -42,7 +42,8 @@ LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
 # URL attributes with no rule target: made absolute and scheme-checked only.
 OTHER_URL_ATTRS = ("href", "src", "poster", "cite", "longdesc", "background", "action",
                    "formaction", "xlink:href", "lowsrc", "dynsrc")
-_VOID = frozenset({"img", "br", "hr", "wbr", "area", "col", "source", "track"})
+VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                       "param", "source", "track", "wbr"})
 
 # A `src` that only stands in for a lazily loaded image: empty, a data: URI, about:blank, a
 # JavaScript-built `…/undefined`, or a file named like a loading/blank/spacer image.
@@ -54,6 +55,9 @@ _PLACEHOLDER = re.compile(
 )
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
 
+# libxml2 serializes HTML 4 and writes end tags for elements HTML 5 made void (an HTML 5 parse
+# error). Text cannot contain them (`<` is escaped there), so removing them is safe.
+_HTML4_END_TAGS = re.compile(r"</(?:source|track|wbr)>")
 # Attribute names a serializer can write back; libxml2 accepts junk such as `<a` from `<a <a`.
 _ATTR_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
 
@@ -91,7 +95,8 @@ def parse_fragment(body: str, parser: lxml.html.HTMLParser) -> lxml.html.HtmlEle
     when libxml2 had to give up on part of it (its content would be lost)."""
     data = _DOCUMENT_TAGS.sub("", strip_xml_illegal(body)).encode("utf-8", "replace")
     try:
-        doc = lxml.html.document_fromstring(b"<html><body>" + data + b"</body></html>", parser=parser)
+        # No closing tags: an unclosed tag at the end would read them as attributes.
+        doc = lxml.html.document_fromstring(b"<html><body>" + data, parser=parser)
     except (etree.ParserError, ValueError) as e:
         raise HtmlError(str(e)) from e
     limits = [e.message for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"]
@@ -105,7 +110,7 @@ def serialize_fragment(root: lxml.html.HtmlElement) -> str:
     """The inner HTML of `root`, without any `<html>`/`<body>` wrapper."""
     parts = [html.escape(root.text or "", quote=False)]
     parts += [lxml.html.tostring(child, encoding="unicode", method="html") for child in root]
-    return strip_xml_illegal("".join(parts))
+    return _HTML4_END_TAGS.sub("", strip_xml_illegal("".join(parts)))
 
 
 def _add_text_before(el: etree._Element, text: str) -> None:
@@ -120,6 +125,24 @@ def _add_text_before(el: etree._Element, text: str) -> None:
 def _replace_with_text(el: etree._Element, text: str) -> None:
     _add_text_before(el, text + (el.tail or ""))
     el.getparent().remove(el)
+
+
+def _hoist_children(el: etree._Element) -> list[etree._Element]:
+    """Move what libxml2 nested inside a void element back out after it; returns the moved elements.
+
+    libxml2 parses HTML 4: it does not know that `source`, `track`, `embed` or `wbr` are void, and
+    nests everything that follows inside them, where removing the element would take it along.
+    """
+    moved = list(el)
+    if el.text is None and not moved:
+        return []
+    tail, el.tail, el.text = el.tail, el.text, None
+    parent, at = el.getparent(), el.getparent().index(el)
+    for offset, child in enumerate(moved, start=1):
+        parent.insert(at + offset, child)
+    last = moved[-1] if moved else el
+    last.tail = (last.tail or "") + (tail or "") or None
+    return moved
 
 
 def _in_code(el: etree._Element) -> bool:
@@ -163,6 +186,8 @@ class _Walk:
         stack = list(reversed(root))
         while stack:
             el = stack.pop()
+            if el.tag in VOID_TAGS:
+                stack.extend(reversed(_hoist_children(el)))
             kids = list(el)
             if self.visit(el):
                 stack.extend(reversed(kids))
@@ -223,7 +248,7 @@ class _Walk:
     def _background(self, el: lxml.html.HtmlElement, tag: str, style: str) -> None:
         """Turn a CSS background image into an `<img>` (style attributes are dropped entirely)."""
         m = _CSS_URL.search(style) if "background" in style.lower() else None
-        if not m or not self.settings.background_images or tag in _VOID or tag in UNWRAP:
+        if not m or not self.settings.background_images or tag in VOID_TAGS or tag in UNWRAP:
             return
         new, referrer = self.hook(html.unescape(m.group(2)), "images", False)
         if new is None:
@@ -249,7 +274,12 @@ class _Walk:
             if el.get("src") is None and el.get("srcset") is None:
                 return False
             handled = ("src",)
-        elif tag in ("video", "audio", "track"):
+        elif tag == "track":
+            self._set(el, "src", "media")
+            if el.get("src") is None:
+                return False
+            handled = ("src",)
+        elif tag in ("video", "audio"):
             self._set(el, "src", "media")
             self._set(el, "poster", "images")
             handled = ("src", "poster")
