@@ -92,6 +92,7 @@ def test_full_example_parses():
     ({"rules": [{"match": {"domain": "a"}, "action": "keep"}]}, "rewrite.rules[0].match.domain"),
     ({"rules": [{"match": {"host": ""}, "action": "keep"}]}, "rewrite.rules[0].match.host"),
     ({"rules": [{"match": {"host": ["a"]}, "action": "keep"}]}, "rewrite.rules[0].match.host"),
+    ({"rules": [{"match": {"host": "a\u2044b.例"}, "action": "keep"}]}, "rewrite.rules[0].match.host"),
     ({"rules": [{"match": {"host": "a"}, "action": "proxy"}]}, "rewrite.rules[0].template"),
     ({"rules": [{"match": {"host": "a"}, "action": "proxy", "template": "https://p/{uri}"}]},
      "rewrite.rules[0].template"),
@@ -161,8 +162,9 @@ def test_error_key_uses_the_given_prefix():
     # prefix with a path: the rest after the prefix is the host/path
     (unwrap({"prefix": "https://cdn.example/img/"}), "https://cdn.example/img/origin.example/a.png",
      "https://origin.example/a.png"),
-    # protocol-relative inner URL
+    # protocol-relative inner URL, in the query or in the path
     (unwrap({"prefix": ZF}), ZF + "//a.example/c.jpg", "https://a.example/c.jpg"),
+    (unwrap({"host": "p.example"}), "https://p.example//a.example/d.jpg?w=1", "https://a.example/d.jpg"),
     # regex match
     (unwrap({"regex": r"^https://[a-z.]+\.workers\.dev/\?"}), "https://cors.abc.workers.dev/?http://x.example/1.jpg",
      "http://x.example/1.jpg"),
@@ -261,6 +263,14 @@ def test_keep_stops_later_rules_and_first_match_wins():
     assert [c.count for c in r.report().rules] == [1, 1, 0]
 
 
+def test_drop_rule_on_lead_image_sets_none_without_problem():
+    r = rewriter({"match": {"host": "picsum.photos"}, "action": "drop", "targets": ["images"]})
+    a = make_article(image="https://picsum.photos/400/300?random=3")
+    assert r.rewrite_article(a) == []
+    assert a.image is None
+    assert r.report().rules[0].count == 1
+
+
 def test_drop_and_targets():
     r = rewriter({"match": {"host": "picsum.photos"}, "action": "drop", "targets": ["images"]})
     assert r.rewrite_url("https://picsum.photos/400/300?random=3", BASE) is None
@@ -272,6 +282,12 @@ def test_host_match_is_exact_and_case_insensitive():
     assert r.rewrite_url("https://a.example/x", BASE) is None
     assert r.rewrite_url("https://b.a.example/x", BASE) == "https://b.a.example/x"
     assert r.rewrite_url("https://A.EXAMPLE/x", BASE) is None
+
+
+def test_non_ascii_host_rule_matches_punycode_urls():
+    r = rewriter({"match": {"host": "Bücher.example"}, "action": "https"})
+    assert r.settings.rules[0].pattern == "xn--bcher-kva.example"
+    assert r.rewrite_url("http://bücher.example/a.png", BASE) == "https://xn--bcher-kva.example/a.png"
 
 
 # ---------------------------------------------------------------- normalization and bad input

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lxml.cssselect import CSSSelector
+import idna
 from cssselect import SelectorError
+from lxml.cssselect import CSSSelector
 
 from feedmill.config import ConfigError
 
@@ -149,6 +150,12 @@ def _parse_match(data: Any, key: str) -> tuple[str, str]:
             raise ConfigError(f"{key}.regex", f"invalid regular expression: {e}") from None
     if kind in ("host", "host_glob"):
         pattern = pattern.lower()
+    if kind == "host" and not pattern.isascii():
+        # URLs are matched after IDNA encoding, so the pattern must be in the same form.
+        try:
+            pattern = idna.encode(pattern, uts46=True).decode("ascii")
+        except idna.IDNAError as e:
+            raise ConfigError(f"{key}.host", f"not a valid host name: {e}") from None
     return kind, pattern
 
 

@@ -40,8 +40,8 @@ CODE_SAMPLE_TAGS = frozenset({"script", "style", "template"})
 LAZY_SRC = ("data-src", "data-original", "data-original-src", "data-lazy-src", "data-actualsrc")
 LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
 # URL attributes with no rule target: made absolute and scheme-checked only.
-OTHER_URL_ATTRS = ("href", "src", "poster", "cite", "longdesc", "background", "action",
-                   "formaction", "xlink:href", "lowsrc", "dynsrc")
+OTHER_URL_ATTRS = frozenset({"href", "src", "poster", "cite", "longdesc", "background", "action",
+                             "formaction", "xlink:href", "lowsrc", "dynsrc"})
 VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                        "param", "source", "track", "wbr"})
 
@@ -288,9 +288,8 @@ class _Walk:
             handled = ("href",)
         elif tag == "iframe":
             handled = ("src",)
-        for attr in OTHER_URL_ATTRS:
-            if attr not in handled and el.get(attr) is not None:
-                self._set(el, attr, "other")
+        for attr in OTHER_URL_ATTRS.intersection(el.keys()).difference(handled):
+            self._set(el, attr, "other")
         return True
 
     def _img(self, el: lxml.html.HtmlElement) -> None:
