@@ -455,6 +455,21 @@ def test_rewrite_article_never_raises():
     assert len(problems) == 1 and problems[0].reason.startswith("rewrite failed (AttributeError")
 
 
+def test_internal_failure_keeps_text_without_markup(monkeypatch):
+    r = Rewriter()
+    monkeypatch.setattr(r, "_sanitizer", None)  # simulate a bug inside the HTML pass
+    a = make_article('<p onclick="x()">Hello <b>world</b><script>evil()</script></p>', source="bug.md")
+    problems = r.rewrite_article(a)
+    assert a.content == "<p>Hello world</p>"
+    assert problems == [Problem("bug.md", "rewrite failed (AttributeError: 'NoneType' object has no "
+                                          "attribute 'clean'); kept as plain text")]
+
+
+def test_rewrite_url_rejects_unknown_target():
+    with pytest.raises(ValueError):
+        Rewriter().rewrite_url("https://a.example/", BASE, target="image")
+
+
 def test_rewriter_has_no_shared_state():
     one, two = Rewriter(), Rewriter()
     one.rewrite_url(ZF + "https://a.example/x.jpg", BASE)

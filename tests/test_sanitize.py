@@ -64,11 +64,13 @@ def test_allowlisted_iframes_are_kept_and_normalized():
     body = ('<iframe src="//www.youtube.com/embed/a b" onload="x()"></iframe>'
             '<iframe src="https://player.vimeo.com/video/1"></iframe>'
             '<iframe data-src="https://v.qq.com/txp/iframe/player.html?vid=k"></iframe>'
-            '<iframe src="https://evil.example/"></iframe><iframe></iframe>')
+            '<iframe src="https://evil.example/"></iframe><iframe></iframe>'
+            '<iframe src="https://www.youtube.com/embed/x" srcdoc="<script>x()</script>"></iframe>')
     assert clean(body, iframe_hosts=["www.youtube.com", "*.vimeo.com", "v.qq.com"]) == (
         '<iframe src="https://www.youtube.com/embed/a%20b"></iframe>'
         '<iframe src="https://player.vimeo.com/video/1"></iframe>'
-        '<iframe src="https://v.qq.com/txp/iframe/player.html?vid=k"></iframe>')
+        '<iframe src="https://v.qq.com/txp/iframe/player.html?vid=k"></iframe>'
+        '<iframe src="https://www.youtube.com/embed/x"></iframe>')
 
 
 def test_code_samples_written_raw_inside_code_become_text():
@@ -203,6 +205,9 @@ def test_data_urls(body, allow, expected):
     ('<blockquote cite="/src">q</blockquote>', '<blockquote cite="https://blog.example/src">q</blockquote>'),
     ('<svg><a xlink:href="javascript:x()">s</a></svg>', "<svg><a>s</a></svg>"),
     ('<area href="/m" shape="rect">', '<area href="https://blog.example/m" shape="rect">'),
+    ('<svg><a href="/x"><animate attributeName="href" values="javascript:alert(1)"/>s</a></svg>',
+     '<svg><a href="https://blog.example/x">s</a></svg>'),
+    ('<math href="javascript:x">m</math>', "<math>m</math>"),
 ])
 def test_link_and_other_url_attributes(body, expected):
     assert clean(body) == expected

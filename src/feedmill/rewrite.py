@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from feedmill.model import Article, Problem
 from feedmill.rewrite_settings import (
+    TARGETS,
     RewriteSettings,
     Rule,
     SanitizeSettings,
@@ -114,7 +115,11 @@ class Rewriter:
     # ----- public API -----
 
     def rewrite_url(self, url: str, base: str, *, target: str = "images", source: str = "") -> str | None:
-        """The rewritten absolute URL, or None when it must be dropped. Counts into the report."""
+        """The rewritten absolute URL, or None when it must be dropped. Counts into the report.
+
+        `target` is the kind of URL (`images`, `media` or `links`): rules only see their targets."""
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}; expected one of: {', '.join(TARGETS)}")
         new, _ = self._resolve(url, base, target, False, _ArticleLog(source))
         return new
 
@@ -127,8 +132,10 @@ class Rewriter:
             article.image = self._lead_image(article, log, problems)
             article.content = self._body(article, log, problems)
         except Exception as e:  # noqa: BLE001 - one bad article must not stop the build
-            article.content = ""
-            problems.append(Problem(article.source, f"rewrite failed ({type(e).__name__}: {e}); body dropped"))
+            # A bug here must not publish unsanitized HTML, nor lose the prose.
+            text = article.content if isinstance(article.content, str) else ""
+            article.content = _plain_text_html(text) if text.strip() else ""
+            problems.append(Problem(article.source, f"rewrite failed ({type(e).__name__}: {e}); kept as plain text"))
         return log.problems() + problems
 
     def report(self) -> RewriteReport:

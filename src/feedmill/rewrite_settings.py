@@ -222,7 +222,7 @@ def _parse_by_source(data: Any, key: str) -> tuple[tuple[str, tuple[str, ...]], 
     for folder, selectors in data.items():
         folder = _expect(folder, str, key, "a mapping with string keys").strip("/")
         if not folder:
-            raise ConfigError(f"{key}.{folder}", "folder must not be empty")
+            raise ConfigError(key, "a source folder must not be empty")
         out.append((folder, _selectors(selectors, f"{key}.{folder}")))
     return tuple(out)
 

@@ -33,6 +33,8 @@ _DOCUMENT_TAGS = re.compile(r"</?(?:html|body|head)\b[^>]*>", re.IGNORECASE)
 DROP_WITH_CONTENT = frozenset({
     "script", "style", "noscript", "input", "embed", "param", "base", "link", "meta",
     "frame", "frameset",
+    # SVG animation can set an `href` to javascript: at run time; it carries no prose.
+    "animate", "set",
 })
 UNWRAP = frozenset({"form", "button", "object", "applet"})
 CODE_CONTEXT = frozenset({"code", "pre"})
@@ -72,7 +74,7 @@ def make_parser() -> lxml.html.HTMLParser:
 
 
 class HtmlError(ValueError):
-    """The body could not be parsed as HTML at all."""
+    """libxml2 could not parse the whole body (e.g. nesting deeper than 2048 levels)."""
 
 
 def strip_xml_illegal(text: str) -> str:
@@ -228,6 +230,7 @@ class _Walk:
         if not host or not any(fnmatchcase(host, pat) for pat in self.settings.iframe_hosts):
             return False
         el.set("src", new)
+        el.attrib.pop("srcdoc", None)  # inline HTML that would replace the allowlisted page
         return True
 
     def _attributes(self, el: lxml.html.HtmlElement, tag: str) -> None:
