@@ -284,6 +284,12 @@ def test_host_match_is_exact_and_case_insensitive():
     assert r.rewrite_url("https://A.EXAMPLE/x", BASE) is None
 
 
+def test_prefix_pattern_origin_is_case_insensitive():
+    r = rewriter(unwrap({"prefix": "HTTPS://Cors.Example/?"}))
+    assert r.settings.rules[0].pattern == "https://cors.example/?"
+    assert r.rewrite_url("https://CORS.example/?https://a.example/X.jpg", BASE) == "https://a.example/X.jpg"
+
+
 def test_non_ascii_host_rule_matches_punycode_urls():
     r = rewriter({"match": {"host": "Bücher.example"}, "action": "https"})
     assert r.settings.rules[0].pattern == "xn--bcher-kva.example"
@@ -481,3 +487,20 @@ def test_article_link_is_the_base():
     a = make_article('<a href="../other/">o</a>', link=ARTICLE_LINK)
     Rewriter().rewrite_article(a)
     assert a.content == '<a href="https://blog.example/posts/2021/other/">o</a>'
+
+
+def test_docs_quick_start_moves_all_images_to_the_new_proxy():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "rewriting.md").read_text(encoding="utf-8")
+    configs = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)]
+    sections = [c["rewrite"] for c in configs if isinstance(c, dict) and "rewrite" in c]
+    assert len(sections) == 3
+    for section in sections:
+        parse_rewrite_settings(section)
+    r = Rewriter(parse_rewrite_settings(sections[0]))
+    assert r.rewrite_url(ZF + "http://lain.bgm.tv/a.jpg", BASE) == "https://wsrv.nl/?url=http%3A%2F%2Flain.bgm.tv%2Fa.jpg"
+    assert r.rewrite_url("https://site.example/page", BASE, target="links") == "https://site.example/page"

@@ -101,7 +101,9 @@ class _ArticleLog:
 
 
 class Rewriter:
-    """Applies one `RewriteSettings` to many articles and keeps per-build statistics."""
+    """Applies one `RewriteSettings` to many articles and keeps per-build statistics.
+
+    Create one per build (statistics accumulate) and per thread (it holds an lxml parser)."""
 
     def __init__(self, settings: RewriteSettings | None = None) -> None:
         self.settings = settings or parse_rewrite_settings(None)

@@ -24,6 +24,7 @@ TARGETS = ("images", "media", "links")
 PLACEHOLDERS = ("url", "url_encoded", "scheme", "host", "path", "query")
 
 ZFOUR_PROXY = "https://cors.zfour.workers.dev/?"
+_ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ def _parse_match(data: Any, key: str) -> tuple[str, str]:
             raise ConfigError(f"{key}.regex", f"invalid regular expression: {e}") from None
     if kind in ("host", "host_glob"):
         pattern = pattern.lower()
+    if kind == "prefix":
+        # URLs are matched after normalization, which lower-cases the scheme and host.
+        pattern = _ORIGIN.sub(lambda m: m.group(0).lower(), pattern, count=1)
     if kind == "host" and not pattern.isascii():
         # URLs are matched after IDNA encoding, so the pattern must be in the same form.
         try:
