@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
-from conftest import ARTICLE_LINK, make_article
+import pytest
+import yaml
+
+from rewrite_fixtures import ARTICLE_LINK, make_article
 from feedmill.config import ConfigError
 from feedmill.model import Problem
 from feedmill.rewrite import (
@@ -490,11 +494,6 @@ def test_article_link_is_the_base():
 
 
 def test_docs_quick_start_moves_all_images_to_the_new_proxy():
-    import re
-    from pathlib import Path
-
-    import yaml
-
     doc = (Path(__file__).resolve().parents[1] / "docs" / "rewriting.md").read_text(encoding="utf-8")
     configs = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)]
     sections = [c["rewrite"] for c in configs if isinstance(c, dict) and "rewrite" in c]

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from conftest import make_article
+from rewrite_fixtures import corpus_articles, make_article
 from feedmill.model import Problem
 from feedmill.rewrite import Rewriter, parse_rewrite_settings
 from feedmill.rewrite_settings import ZFOUR_PROXY as ZF
@@ -326,7 +326,8 @@ def all_urls(fragment: str) -> list[str]:
     return urls
 
 
-def test_corpus_text_is_unchanged(corpus):
+def test_corpus_text_is_unchanged():
+    corpus = corpus_articles()
     rewriter = Rewriter()
     remove = rewriter.settings.sanitize.remove
     for a in corpus:
@@ -335,7 +336,8 @@ def test_corpus_text_is_unchanged(corpus):
         assert visible_text(a.content or " ") == before, a.source
 
 
-def test_corpus_text_is_unchanged_even_without_selectors(corpus):
+def test_corpus_text_is_unchanged_even_without_selectors():
+    corpus = corpus_articles()
     rewriter = Rewriter(parse_rewrite_settings({"sanitize": {"remove": []}}))
     for a in corpus:
         before = visible_text(a.content or " ")
@@ -343,7 +345,8 @@ def test_corpus_text_is_unchanged_even_without_selectors(corpus):
         assert visible_text(a.content or " ") == before, a.source
 
 
-def test_corpus_urls_are_absolute_safe_and_unproxied(corpus):
+def test_corpus_urls_are_absolute_safe_and_unproxied():
+    corpus = corpus_articles()
     rewriter = Rewriter()
     checked = 0
     for a in corpus:
@@ -356,7 +359,8 @@ def test_corpus_urls_are_absolute_safe_and_unproxied(corpus):
     assert checked > 300
 
 
-def test_corpus_has_no_scripts_handlers_styles_or_data_attributes(corpus):
+def test_corpus_has_no_scripts_handlers_styles_or_data_attributes():
+    corpus = corpus_articles()
     rewriter = Rewriter()
     for a in corpus:
         rewriter.rewrite_article(a)
@@ -369,7 +373,8 @@ def test_corpus_has_no_scripts_handlers_styles_or_data_attributes(corpus):
         assert "<html" not in a.content and "<body" not in a.content, a.source
 
 
-def test_corpus_report(corpus):
+def test_corpus_report():
+    corpus = corpus_articles()
     rewriter = Rewriter()
     problems = [p for a in corpus for p in rewriter.rewrite_article(a)]
     # lead images that are a loading gif, `blank.png` and `…/p/undefined`
@@ -386,7 +391,8 @@ def test_corpus_report(corpus):
     assert insecure_hosts == {"image.woshipm.com", "lain.bgm.tv", "zkres1.myzaker.com", "www.a.com", "blur.com"}
 
 
-def test_corpus_lead_images_are_unwrapped(corpus):
+def test_corpus_lead_images_are_unwrapped():
+    corpus = corpus_articles()
     by_source = {a.source: a for a in corpus}
     Rewriter().rewrite_article(a := by_source["source/_posts/二次元/Bangumi/放送列表/ぐんまちゃん｜群马酱.md"])
     assert a.image is not None and a.image.startswith("http://lain.bgm.tv/pic/cover/")

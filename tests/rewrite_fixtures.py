@@ -1,4 +1,6 @@
-"""Shared helpers: articles built from the real post corpus in ../shared (skipped when absent)."""
+"""Helpers for the rewrite tests: articles built by hand or from the real post corpus in ../shared.
+
+(A plain module, not conftest.py, so it cannot collide with the project's own conftest.)"""
 
 from __future__ import annotations
 
@@ -37,8 +39,7 @@ def _corpus_posts() -> tuple[tuple[str, str, str | None], ...]:
     return tuple(posts)
 
 
-@pytest.fixture
-def corpus() -> list[Article]:
+def corpus_articles() -> list[Article]:
     """Fresh Articles (rewriting mutates them), one per corpus post: the body after the front
     matter and the first non-empty headimg/thumbnail as the lead image."""
     if not CORPUS.is_dir():
