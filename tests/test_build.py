@@ -257,3 +257,19 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path):
     assert inside(tmp_path, "a/rss.xml") == (tmp_path / "a" / "rss.xml").resolve()
     with pytest.raises(ValueError, match="outside the output folder"):
         inside(tmp_path, "../escape/rss.xml")
+
+
+def test_rss_description_is_escaped_html_and_atom_summary_plain_text(project):
+    project.post("a.md", title="A", extra="description: '天猫服饰&IP二厂 &lt;Route&gt; x'\n")
+    build(project.config())
+    rss = (project.out / "rss.xml").read_text(encoding="utf-8")
+    assert "<description>天猫服饰&amp;amp;IP二厂 &amp;lt;Route&amp;gt; x</description>" in rss
+    atom = (project.out / "atom.xml").read_text(encoding="utf-8")
+    assert "<summary>天猫服饰&amp;IP二厂 &lt;Route&gt; x</summary>" in atom
+    assert parse(atom.encode()).entries[0].summary == "天猫服饰&IP二厂 <Route> x"
+
+
+def test_summary_entities_are_decoded_once(project):
+    project.post("a.md", title="A", body="<p>a &amp;lt;b&amp;gt; c</p>")
+    build(project.config())
+    assert "<summary>a &amp;lt;b&amp;gt; c</summary>" in (project.out / "atom.xml").read_text(encoding="utf-8")

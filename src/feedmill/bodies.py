@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +18,8 @@ from typing import Any
 from .load import PostError, read_post
 from .model import Article
 from .normalize import fill_summary, new_markdown_converter, render_markdown
+from .rewrite import RewriteReport, Rewriter, combine_reports
+from .rewrite_settings import RewriteSettings
 
 POOL_THRESHOLD = 200
 """Below this many bodies, starting worker processes costs more than it saves."""
@@ -45,33 +47,43 @@ class BodyResult:
 
 
 def finish_bodies(
-    jobs: list[BodyJob], rewrite: Mapping[str, Any] | None, progress: Callable[[str, int, int], None]
-) -> list[BodyResult | str]:
-    """Results in the order of `jobs`: a BodyResult, or the reason the post could not be read."""
+    jobs: list[BodyJob], rewrite: RewriteSettings | None, progress: Callable[[str, int, int], None]
+) -> tuple[list[BodyResult | str], RewriteReport | None]:
+    """Results in the order of `jobs` (a BodyResult, or the reason the post could not be read),
+    and the rewrite statistics of these bodies."""
     if not jobs:
-        return []
+        return [], None
     chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     workers = min(os.cpu_count() or 1, len(chunks))
-    results: list[BodyResult | str] = []
     if len(jobs) < POOL_THRESHOLD or workers < 2:
-        for chunk in chunks:
-            results.extend(_finish_chunk(chunk, rewrite))
-            progress("bodies", len(results), len(jobs))
-        return results
+        chunk_outputs = (_finish_chunk(chunk, rewrite) for chunk in chunks)
+        return _gather(chunk_outputs, len(jobs), progress)
     # fork: workers inherit the imported modules instead of importing them again
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for chunk_results in pool.map(_finish_chunk, chunks, [rewrite] * len(chunks)):
-            results.extend(chunk_results)
-            progress("bodies", len(results), len(jobs))
-    return results
+        return _gather(pool.map(_finish_chunk, chunks, [rewrite] * len(chunks)), len(jobs), progress)
 
 
-def _finish_chunk(jobs: list[BodyJob], rewrite: Mapping[str, Any] | None) -> list[BodyResult | str]:
+def _gather(
+    chunk_outputs: Any, total: int, progress: Callable[[str, int, int], None]
+) -> tuple[list[BodyResult | str], RewriteReport | None]:
+    results: list[BodyResult | str] = []
+    reports: list[RewriteReport] = []
+    for chunk_results, report in chunk_outputs:
+        results.extend(chunk_results)
+        reports.append(report)
+        progress("bodies", len(results), total)
+    return results, combine_reports(reports)
+
+
+def _finish_chunk(
+    jobs: list[BodyJob], rewrite: RewriteSettings | None
+) -> tuple[list[BodyResult | str], RewriteReport]:
     converter = new_markdown_converter()
-    return [_finish_one(job, converter) for job in jobs]
+    rewriter = Rewriter(rewrite)
+    return [_finish_one(job, converter, rewriter) for job in jobs], rewriter.report()
 
 
-def _finish_one(job: BodyJob, converter: Any) -> BodyResult | str:
+def _finish_one(job: BodyJob, converter: Any, rewriter: Rewriter) -> BodyResult | str:
     try:
         raw = read_post(Path(job.source), Path(job.folder))
     except PostError as exc:
@@ -82,8 +94,9 @@ def _finish_one(job: BodyJob, converter: Any) -> BodyResult | str:
         content_format="markdown" if raw.is_markdown else "html",
     )
     render_markdown(article, converter)
-    fill_summary(article)
-    return BodyResult(article.content, article.summary, article.image)
+    fill_summary(article)  # before rewriting: sanitizing drops the <!-- more --> comment
+    problems = rewriter.rewrite_article(article)
+    return BodyResult(article.content, article.summary, article.image, tuple(p.reason for p in problems))
 
 
 _UNUSED_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)

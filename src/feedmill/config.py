@@ -10,10 +10,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+
+if TYPE_CHECKING:
+    from .rewrite_settings import RewriteSettings
 
 DEFAULT_PERMALINK = ":year/:month/:day/:title/"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -68,8 +71,8 @@ class Config:
     """Build cache and lock file."""
     undated: str = "skip"
     """What to do with a post that has no usable date: 'skip' it or use the file's 'mtime'."""
-    rewrite: Mapping[str, Any] | None = None
-    """Raw `rewrite` section, validated by the rewrite stage's own parser."""
+    rewrite: RewriteSettings | None = None
+    """Image/link rules and sanitizing (docs/rewriting.md); None means the defaults."""
     file: str | None = None
 
 
@@ -119,9 +122,19 @@ def _parse(data: Any, base: Path, file: str | None) -> Config:
     undated = top.get("undated", str, "skip")
     if undated not in ("skip", "mtime"):
         raise ConfigError("undated", f"must be 'skip' or 'mtime', not {undated!r}", file)
-    rewrite = top.get("rewrite", dict, None)
+    rewrite = _parse_rewrite(top.get("rewrite", dict, None), file)
     top.done()
     return Config(root, site, posts, output, state_dir, undated, rewrite, file)
+
+
+def _parse_rewrite(data: Mapping[str, Any] | None, file: str | None) -> RewriteSettings:
+    # Imported here: the rewrite settings module needs this one's ConfigError.
+    from .rewrite_settings import parse_rewrite_settings
+
+    try:
+        return parse_rewrite_settings(data)
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.message, file) from None
 
 
 def _parse_site(section: _Section) -> SiteSettings:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config, PostFolder
 from .load import PostError, RawPost
 from .model import Article, CategoryPath
-from .urls import quote_segment, to_uri
+from .urls import UrlError, quote_segment, to_uri
 
 if TYPE_CHECKING:
     import markdown
@@ -154,7 +154,7 @@ def _title(raw: RawPost) -> str:
     if not title:
         title = clean_text(PurePosixPath(raw.relpath).stem)
     if not title:
-        title = clean_text(html_to_text(raw.body))[:80] or "Untitled"
+        title = fold_space(html_to_text(raw.body))[:80] or "Untitled"
     return title
 
 
@@ -162,7 +162,7 @@ def _front_summary(front: Mapping[str, Any]) -> str:
     for key in SUMMARY_KEYS:
         text = _text(front.get(key))
         if text.strip():
-            return truncate(clean_text(html_to_text(text)), SUMMARY_LENGTH)
+            return truncate(fold_space(html_to_text(text)), SUMMARY_LENGTH)
     return ""
 
 
@@ -174,13 +174,17 @@ def _text(value: Any) -> str:
 
 def clean_text(text: str) -> str:
     """Unescape HTML entities once (`&#123;` -> `{`) and fold runs of white space."""
-    return " ".join(html.unescape(text).split())
+    return fold_space(html.unescape(text))
+
+
+def fold_space(text: str) -> str:
+    return " ".join(text.split())
 
 
 def html_to_text(fragment: str) -> str:
-    """The visible text of an HTML fragment (script and style contents are not text)."""
+    """The visible text of an HTML fragment, entities decoded once (script and style are not text)."""
     if "<" not in fragment:
-        return fragment
+        return html.unescape(fragment)
     import lxml.html  # loaded on first use: a no-change rebuild never needs it
 
     try:
@@ -273,7 +277,10 @@ def _link(
         value = raw.front.get(key)
         if isinstance(value, str) and value.strip():
             url = value.strip()
-            return to_uri(url if re.match(r"^https?://", url, re.I) else site + url.lstrip("/"))
+            try:
+                return to_uri(url if re.match(r"^https?://", url, re.I) else site + url.lstrip("/"))
+            except UrlError as exc:
+                raw.warnings.append(f"{key} {url!r} is not a usable URL ({exc.reason}); using the permalink pattern")
     local = published.astimezone(config.site.timezone)
     return to_uri(site + expand_permalink(folder.permalink, raw.relpath, title, local, categories))
 
@@ -347,6 +354,6 @@ def fill_summary(article: Article) -> None:
         return
     more = MORE_MARKER.search(article.content)
     if more:
-        article.summary = clean_text(html_to_text(article.content[: more.start()]))
+        article.summary = fold_space(html_to_text(article.content[: more.start()]))
     else:
-        article.summary = truncate(clean_text(html_to_text(article.content)), SUMMARY_LENGTH)
+        article.summary = truncate(fold_space(html_to_text(article.content)), SUMMARY_LENGTH)

@@ -27,6 +27,7 @@ from .publish import inside, remove_file, write_if_changed
 
 if TYPE_CHECKING:
     from .bodies import BodyResult
+    from .rewrite import RewriteReport
 
 FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml"}
 Progress = Callable[[str, int, int], None]
@@ -56,6 +57,9 @@ class BuildReport:
     """Paths under output_dir of files whose bytes changed (or would, in a dry run)."""
     feeds_unchanged: list[str] = field(default_factory=list)
     feeds_deleted: list[str] = field(default_factory=list)
+    rewrites: RewriteReport | None = None
+    """Rewrites per rule and URLs no rule could make safe, in the bodies finished by this build
+    (bodies taken from the build cache are not counted again)."""
 
 
 def build(
@@ -263,7 +267,9 @@ class _Build:
 
     def finish(self, articles: list[Article]) -> set[str]:
         """Finish the bodies of these articles; return the sources that could not be read."""
-        from .bodies import BodyJob, finish_bodies  # Markdown and lxml load only when needed
+        # Markdown, lxml and the rewrite engine load only when a body must be finished.
+        from .bodies import BodyJob, finish_bodies
+        from .rewrite import combine_reports
 
         unique = {a.source: a for a in articles if a.source not in self.finished}
         jobs, waiting = [], []
@@ -276,7 +282,9 @@ class _Build:
                 jobs.append(BodyJob(source, str(folder.dir), article.link, article.summary, article.image))
                 waiting.append(article)
         failed: set[str] = set()
-        for article, result in zip(waiting, finish_bodies(jobs, self.config.rewrite, self.progress)):
+        results, rewrites = finish_bodies(jobs, self.config.rewrite, self.progress)
+        self.report.rewrites = combine_reports([r for r in (self.report.rewrites, rewrites) if r])
+        for article, result in zip(waiting, results):
             if isinstance(result, str):
                 self.report.skipped.append(Problem(article.source, result))
                 self.report.posts_read -= 1

@@ -8,7 +8,7 @@ entries are appended, the self link comes first, authors go to dc:creator in RSS
 from __future__ import annotations
 
 import hashlib
-import re
+import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -17,12 +17,11 @@ from feedgen.feed import FeedGenerator
 from . import __version__
 from .config import Config
 from .model import Article, FeedNode
+from .sanitize import strip_xml_illegal as xml_safe
 
 FORMATS = {"rss": ("rss.xml", "application/rss+xml"), "atom": ("atom.xml", "application/atom+xml")}
 PATH_SEPARATOR = " › "
 _EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# Characters XML 1.0 forbids; lxml refuses to write a whole feed that contains one.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -31,10 +30,6 @@ class RenderedFeed:
     """Path under the output folder, e.g. 'xin-mei-ti/36kr/rss.xml'."""
     data: bytes
     items: int
-
-
-def xml_safe(text: str) -> str:
-    return _XML_ILLEGAL.sub("", text)
 
 
 def feed_relpath(node: FeedNode, fmt: str) -> str:
@@ -118,10 +113,12 @@ def _add_entry(generator: FeedGenerator, article: Article) -> None:
     terms = ["/".join(path) for path in article.categories] + list(article.tags)
     if terms:
         entry.category([{"term": xml_safe(term)} for term in dict.fromkeys(terms)])
-    # Atom gets plain-text summary plus HTML content; RSS gets the same as
-    # <description> plus <content:encoded>.
+    # Atom: plain-text <summary> and HTML <content>. RSS: <description> is HTML by convention
+    # (the validator reads `&IP` in it as a broken entity), so it gets the summary escaped.
+    # feedgen's description() also overwrites the Atom content, so content() comes last.
     if article.summary:
         entry.summary(xml_safe(article.summary))
+        entry.description(html.escape(xml_safe(article.summary), quote=False))
     entry.content(xml_safe(article.content), type="html")
     if article.image:
         entry.media.content({"url": article.image, "medium": "image"}, group=None)

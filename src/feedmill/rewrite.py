@@ -16,7 +16,8 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -82,6 +83,25 @@ class RewriteReport:
             "unmatched": self.unmatched,
             "unsafe": [asdict(u) | {"sources": list(u.sources)} for u in self.unsafe],
         }
+
+
+def combine_reports(reports: Sequence[RewriteReport]) -> RewriteReport | None:
+    """One report from several made with the same settings (one per worker process)."""
+    if not reports:
+        return None
+    counts: Counter[int] = Counter()
+    unsafe: dict[tuple[str, str, bool], set[str]] = {}
+    for report in reports:
+        counts.update({rule.index: rule.count for rule in report.rules})
+        for url in report.unsafe:
+            unsafe.setdefault((url.url, url.reason, url.dropped), set()).update(url.sources)
+    return RewriteReport(
+        articles=sum(r.articles for r in reports),
+        rules=tuple(replace(rule, count=counts[rule.index]) for rule in reports[0].rules),
+        unmatched=sum(r.unmatched for r in reports),
+        unsafe=tuple(UnsafeUrl(url, reason, dropped, tuple(sorted(sources)))
+                     for (url, reason, dropped), sources in sorted(unsafe.items())),
+    )
 
 
 @dataclass

@@ -44,6 +44,22 @@ LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
 # URL attributes with no rule target: made absolute and scheme-checked only.
 OTHER_URL_ATTRS = frozenset({"href", "src", "poster", "cite", "longdesc", "background", "action",
                              "formaction", "xlink:href", "lowsrc", "dynsrc"})
+# Every element of HTML (WHATWG living standard), plus the svg and math roots. Anything else
+# (custom elements, `<route>` from a Vue sample) is unwrapped: readers and the W3C validator
+# ("Non-html tag") do not know it, and its text is kept.
+HTML_ELEMENTS = frozenset("""
+a abbr address area article aside audio b bdi bdo blockquote br caption cite code col colgroup
+data dd del details dfn dialog div dl dt em figcaption figure footer h1 h2 h3 h4 h5 h6 header
+hgroup hr i iframe img ins kbd label legend li main map mark menu meter nav ol optgroup option
+output p picture pre progress q rp rt ruby s samp section select small source span strong sub
+summary sup table tbody td textarea tfoot th thead time tr track u ul var video wbr svg math
+font center big strike tt acronym
+""".split())
+# Elements that end an open <p> in an HTML 5 parser; a <p> holding one is written as a <div>.
+BLOCK_TAGS = frozenset("""
+address article aside blockquote details dialog div dl fieldset figcaption figure footer form h1
+h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section table ul
+""".split())
 VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                        "param", "source", "track", "wbr"})
 
@@ -174,6 +190,21 @@ class Sanitizer:
         return serialize_fragment(root)
 
 
+def _conform(root: lxml.html.HtmlElement) -> None:
+    """Make the tree one that an HTML 5 parser reads back as it stands (the validator's test)."""
+    for el in list(root.iter()):
+        if el is not root and isinstance(el.tag, str) and el.tag not in HTML_ELEMENTS and not _in_svg(el):
+            el.drop_tag()
+    for paragraph in list(root.iter("p")):
+        # libxml2 keeps <p><code><p>..</p></code></p>; HTML 5 closes the outer <p> at the inner one.
+        if any(isinstance(d.tag, str) and d.tag in BLOCK_TAGS for d in paragraph.iterdescendants()):
+            paragraph.tag = "div"
+
+
+def _in_svg(el: etree._Element) -> bool:
+    return any(a.tag in ("svg", "math") for a in el.iterancestors())
+
+
 class _Walk:
     """The state of one pass over one body."""
 
@@ -196,6 +227,7 @@ class _Walk:
         for media in list(root.iter("video", "audio")):
             if not media.get("src") and media.find("source") is None:
                 media.drop_tag()  # nothing left to play: keep any fallback text
+        _conform(root)
 
     def visit(self, el: lxml.html.HtmlElement) -> bool:
         """Handle one element; False when it was removed with its content."""
