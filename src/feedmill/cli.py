@@ -1,18 +1,32 @@
-"""Command line: a thin layer over the library's functions. Exit codes are in the README."""
+"""Command line: a thin layer over the library's functions. Exit codes are in the README.
+
+Output is for two audiences: a person at a terminal (progress bars for slow stages) and cron
+(no TTY: only warnings, errors and one summary line; `--log-format json` for log collectors).
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import __version__
-from .config import ConfigError
-from .pipeline import BuildReport, build
+from .config import ConfigError, load_config
+from .model import Problem
+from .pipeline import BuildLocked, BuildReport, Progress, build
 
-EXIT_OK, EXIT_SKIPPED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_SHRINK, EXIT_IO, EXIT_LOCKED = 0, 1, 2, 3, 74, 75
 DEFAULT_CONFIG = Path("config/feedmill.yml")
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG, show_default=True, help="YAML config file.",
+)
 
 
 @click.group()
@@ -22,36 +36,143 @@ def main() -> None:
 
 
 @main.command("build")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_CONFIG, show_default=True, help="YAML config file.")
+@config_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (overrides output.dir).")
 @click.option("--strict", is_flag=True, help="Exit 1 when any post was skipped.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors (skipped posts).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--allow-shrink", is_flag=True,
+              help="Let a feed lose more than half its items; delete feeds of vanished categories.")
+@click.option("--wait", type=float, default=0, show_default=True, metavar="SECONDS",
+              help="Wait this long for another running build to finish.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list every file written.")
-def build_command(config_path: Path, out: Path | None, strict: bool, quiet: bool, verbose: bool) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per event, for log collectors.")
+def build_command(config_path: Path, out: Path | None, strict: bool, dry_run: bool, allow_shrink: bool,
+                  wait: float, quiet: bool, verbose: bool, log_format: str) -> None:
     """Build every feed of the config."""
+    log = _Log(log_format, quiet)
     try:
-        report = build(config_path, out=out)
+        with _progress_bars(enabled=log_format == "text" and not quiet) as progress:
+            report = build(config_path, out=out, dry_run=dry_run, allow_shrink=allow_shrink,
+                           wait=wait, progress=progress)
+    except ConfigError as exc:
+        log.event("error", "config error", message=f"config error: {exc}", key=exc.key, file=exc.file)
+        sys.exit(EXIT_CONFIG)
+    except BuildLocked as exc:
+        log.event("error", "locked", message=str(exc))
+        sys.exit(EXIT_LOCKED)
+    _log_report(report, log, verbose)
+    if report.errors:
+        sys.exit(EXIT_IO)
+    if report.refused:
+        sys.exit(EXIT_SHRINK)
+    sys.exit(EXIT_PROBLEMS if strict and report.skipped else EXIT_OK)
+
+
+@main.command("check-images")
+@config_option
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per request.")
+@click.option("--max-time", type=float, default=120.0, show_default=True, help="Seconds for the whole check.")
+def check_images_command(config_path: Path, concurrency: int, timeout: float, max_time: float) -> None:
+    """Check that every image URL in the written feeds loads; list dead ones by host.
+
+    Exits 1 when an image is dead.
+    """
+    from .checkimages import check_images, image_urls_in_feeds  # requests loads only here
+
+    try:
+        config = load_config(config_path)
     except ConfigError as exc:
         click.echo(f"feedmill: config error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
-    _print_report(report, quiet=quiet, verbose=verbose)
-    sys.exit(EXIT_SKIPPED if strict and report.skipped else EXIT_OK)
+    urls = image_urls_in_feeds(config.output.dir)
+    report = check_images(urls, concurrency=concurrency, timeout=timeout, total_timeout=max_time)
+    click.echo(report.format())
+    sys.exit(EXIT_PROBLEMS if report.dead_count else EXIT_OK)
 
 
-def _print_report(report: BuildReport, *, quiet: bool, verbose: bool) -> None:
-    for problem in report.skipped:
-        click.echo(f"skipped: {problem}", err=True)
-    if quiet:
-        return
-    for problem in report.warnings:
-        click.echo(f"warning: {problem}", err=True)
+class _Log:
+    """Events as text lines (stderr for problems) or as JSON objects, one per line."""
+
+    def __init__(self, log_format: str, quiet: bool) -> None:
+        self.json = log_format == "json"
+        self.quiet = quiet
+
+    def event(self, level: str, kind: str, **fields: Any) -> None:
+        if self.quiet and level not in ("error", "skipped"):
+            return
+        if self.json:
+            click.echo(json.dumps({"level": level, "event": kind, **fields}, ensure_ascii=False, default=str))
+        elif kind == "summary":
+            click.echo(fields["message"])
+        else:
+            stream_err = level in ("error", "warning", "skipped")
+            click.echo(f"{level}: {fields.get('message') or fields.get('path')}", err=stream_err)
+
+    def problems(self, level: str, kind: str, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.event(level, kind, message=str(problem), source=problem.source, reason=problem.reason)
+
+
+def _log_report(report: BuildReport, log: _Log, verbose: bool) -> None:
+    log.problems("skipped", "post skipped", report.skipped)
+    log.problems("error", "write failed", report.errors)
+    log.problems("error", "shrink refused", report.refused)
+    log.problems("warning", "warning", report.warnings)
+    if report.rewrites:
+        for url in report.rewrites.unsafe:
+            log.event("warning", "unsafe url", message=f"{url.url}: {url.reason} (in {len(url.sources)} post(s))",
+                      url=url.url, reason=url.reason, dropped=url.dropped, sources=list(url.sources))
     if verbose:
+        verb = "would write" if report.dry_run else "wrote"
         for relpath in report.feeds_written:
-            click.echo(f"wrote {report.output_dir / relpath}")
-    click.echo(
-        f"feedmill: {report.posts_read} posts read, {len(report.skipped)} skipped, "
-        f"{report.drafts} drafts; {len(report.feeds_written)} files written, "
-        f"{len(report.feeds_unchanged)} unchanged in {report.output_dir}"
-    )
+            log.event("info", verb, path=str(report.output_dir / relpath))
+        for relpath in report.feeds_deleted:
+            log.event("info", "would delete" if report.dry_run else "deleted", path=str(report.output_dir / relpath))
+    log.event("info", "summary", message=_summary(report), posts_read=report.posts_read,
+              skipped=len(report.skipped), drafts=report.drafts, written=len(report.feeds_written),
+              unchanged=len(report.feeds_unchanged), deleted=len(report.feeds_deleted),
+              refused=len(report.refused), dry_run=report.dry_run,
+              rewrites=report.rewrites.as_dict() if report.rewrites else None)
+
+
+def _summary(report: BuildReport) -> str:
+    written = "would be written" if report.dry_run else "written"
+    text = (f"feedmill: {report.posts_read} posts read, {len(report.skipped)} skipped, "
+            f"{report.drafts} drafts; {len(report.feeds_written)} files {written}, "
+            f"{len(report.feeds_unchanged)} unchanged")
+    if report.feeds_deleted:
+        text += f", {len(report.feeds_deleted)} deleted"
+    if report.refused:
+        text += f", {len(report.refused)} kept by the shrink guard"
+    if report.rewrites:
+        rewritten = sum(rule.count for rule in report.rewrites.rules)
+        text += f"; {rewritten} URLs rewritten by rules"
+    return f"{text} in {report.output_dir}"
+
+
+@contextmanager
+def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
+    """tqdm bars on a terminal, shown only for stages that take longer than a second."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, delay=1.0, leave=False, unit="")
+        bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        for bar in bars.values():
+            bar.close()
+

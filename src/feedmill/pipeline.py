@@ -57,6 +57,9 @@ class BuildReport:
     """Paths under output_dir of files whose bytes changed (or would, in a dry run)."""
     feeds_unchanged: list[str] = field(default_factory=list)
     feeds_deleted: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    """Files that could not be written or deleted (read-only folder, disk full), with the reason;
+    the published file, if any, is left as it was."""
     rewrites: RewriteReport | None = None
     """Rewrites per rule and URLs no rule could make safe, in the bodies finished by this build
     (bodies taken from the build cache are not counted again)."""
@@ -157,7 +160,8 @@ class _Build:
         self.render(stale)
         self.remove_vanished(nodes)
         if not self.report.dry_run:
-            self.cache.remember_last_build(_last_build_record(build_key, files, self.report))
+            if not self.report.errors:  # a failed write must be tried again, not replayed
+                self.cache.remember_last_build(_last_build_record(build_key, files, self.report))
             self.cache.commit(set(files))
 
     # --- the shortcut for a build whose inputs and outputs are as the last build left them ---
@@ -325,13 +329,24 @@ class _Build:
         if self.report.dry_run:
             changed = not target.is_file() or target.read_bytes() != data
         else:
-            changed = write_if_changed(target, data)
+            try:
+                changed = write_if_changed(target, data)
+            except OSError as exc:
+                self.report.errors.append(Problem(str(target), f"cannot write: {exc.strerror or exc}"))
+                return
             self.cache.remember_feed(relpath, CachedFeed(self.digests[relpath], FileStamp.of(target), items))
         (self.report.feeds_written if changed else self.report.feeds_unchanged).append(relpath)
 
     def remove_vanished(self, nodes: list[FeedNode]) -> None:
-        """Feeds of categories that have no posts any more: deleted only when allowed."""
+        """Feeds of categories that have no posts any more: deleted only when allowed.
+
+        Also removes temporary files a killed build left behind (this build holds the lock,
+        so no other build is writing them)."""
         out = self.config.output.dir
+        if not self.report.dry_run:
+            for name in FEED_FILES.values():
+                for leftover in out.rglob(f".{name}.*.tmp"):
+                    leftover.unlink(missing_ok=True)
         current = set(self.digests)
         on_disk = {p.relative_to(out).as_posix() for name in FEED_FILES.values() for p in out.rglob(name)}
         for relpath in sorted((on_disk | self.cache.feed_paths()) - current):
@@ -344,7 +359,11 @@ class _Build:
                              "(run with --allow-shrink to delete it)"))
                 continue
             if not self.report.dry_run:
-                remove_file(out, relpath)
+                try:
+                    remove_file(out, relpath)
+                except OSError as exc:
+                    self.report.errors.append(Problem(str(out / relpath), f"cannot delete: {exc.strerror or exc}"))
+                    continue
                 self.cache.forget_feed(relpath)
             self.report.feeds_deleted.append(relpath)
 
@@ -390,7 +409,8 @@ _ITEM = re.compile(rb"<(?:item|entry)[\s>]")
 
 
 def _count_items(path: Path) -> int | None:
+    """Items in a published feed file; None when there is none to protect."""
     try:
         return len(_ITEM.findall(path.read_bytes()))
-    except FileNotFoundError:
+    except OSError:
         return None
