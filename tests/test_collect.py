@@ -17,7 +17,7 @@ import pytest
 from feedserver import FeedServer, Reply, item_date, rss, rss_item, rss_range, send
 from test_remote import BOMB
 
-from feedmill.collect import collect
+from feedmill.collect import collect_sources
 from feedmill.fetch import Fetcher, FetchSettings
 from feedmill.remote import parse_feed
 from feedmill.sources import RemoteSource, parse_sources
@@ -32,7 +32,7 @@ def source(server: FeedServer, path: str, **kwargs: object) -> RemoteSource:
 
 
 def run(sources: list[RemoteSource], store: Store, fetcher: Fetcher):
-    return collect(sources, store, fetcher=fetcher, clock=lambda: NOW)
+    return collect_sources(sources, store, fetcher=fetcher, clock=lambda: NOW)
 
 
 def test_scenario_three_windows_keep_all_forty_in_order(
@@ -60,7 +60,7 @@ def test_edited_upstream_body_updates_but_keeps_guid_and_first_seen(
     run([feed], store, fetcher)
     server.routes["/feed"] = Reply(rss(rss_item(1, "<p>fixed a typo</p>")))
     later = NOW + timedelta(hours=1)
-    [outcome] = collect([feed], store, fetcher=fetcher, clock=lambda: later).outcomes
+    [outcome] = collect_sources([feed], store, fetcher=fetcher, clock=lambda: later).outcomes
     assert (outcome.new, outcome.updated) == (0, 1)
     [article] = store.articles()
     assert article.content == "<p>fixed a typo</p>"
@@ -241,7 +241,7 @@ def test_gbk_and_json_feeds_through_http(server: FeedServer, store: Store, fetch
 
 COLLECTOR = """
 import sys
-from feedmill.collect import collect
+from feedmill.collect import collect_sources
 from feedmill.fetch import FetchSettings
 from feedmill.sources import RemoteSource
 from feedmill.store import Store
@@ -250,7 +250,7 @@ folder, *urls = sys.argv[1:]
 sources = [RemoteSource(url=url, category=("x",), name=url) for url in urls]
 with Store.open(folder) as store:
     while True:  # until killed
-        collect(sources, store, settings=FetchSettings(retries=0, workers=4, per_host=4))
+        collect_sources(sources, store, settings=FetchSettings(retries=0, workers=4, per_host=4))
 """
 
 
@@ -286,7 +286,7 @@ def test_kill_mid_collect_leaves_the_store_readable(server: FeedServer, tmp_path
     assert counts == {100}  # every source saved whole or not at all
     with Store.open(folder) as store:
         assert len(store.articles()) % 100 == 0 and store.articles()
-        report = collect([RemoteSource(url=url, category=("x",), name=url) for url in urls], store,
+        report = collect_sources([RemoteSource(url=url, category=("x",), name=url) for url in urls], store,
                          settings=FetchSettings(retries=0))
         assert report.failed == []
         assert len(store.articles()) == 6 * 100

@@ -19,7 +19,7 @@ from .sources import RemoteSource
 from .store import Store
 
 # write_posts lives with the post format but is part of collecting's API (`collect --write-posts`).
-__all__ = ["CollectReport", "SourceOutcome", "WriteReport", "collect", "write_posts"]
+__all__ = ["CollectReport", "SourceOutcome", "WriteReport", "collect", "collect_sources", "write_posts"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class CollectReport:
         return [p for o in self.outcomes for p in ((o.problem,) if o.problem else ()) + o.warnings]
 
 
-def collect(
+def collect_sources(
     sources: Iterable[RemoteSource],
     store: Store,
     *,

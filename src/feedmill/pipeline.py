@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock, Timeout
-
 from . import __version__
 from .cache import BuildCache, CachedFeed, CachedPost, FileStamp, PostOutcome, open_cache
 from .config import Config, ConfigError, PostFolder, load_config
@@ -24,6 +22,7 @@ from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
 from .normalize import is_draft, normalize_post
 from .publish import inside, remove_file, write_if_changed
+from .state import BuildLocked, locked
 
 if TYPE_CHECKING:
     from .bodies import BodyResult
@@ -32,10 +31,6 @@ if TYPE_CHECKING:
 FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml"}
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) while a stage runs."""
-
-
-class BuildLocked(Exception):
-    """Another build holds the lock of this state folder."""
 
 
 @dataclass
@@ -86,18 +81,11 @@ def build(
         config = load_config(config, out=out)
     _check_post_folders(config)
     report = BuildReport(output_dir=config.output.dir, dry_run=dry_run)
-    lock = FileLock(str(config.state_dir / "build.lock"))
-    config.state_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        lock.acquire(timeout=wait)
-    except Timeout:
-        raise BuildLocked(f"another build is running (lock {lock.lock_file})") from None
-    try:
-        cache_path = config.state_dir / "build-cache.sqlite" if use_cache else None
-        with open_cache(cache_path, lambda msg: report.warnings.append(Problem(str(cache_path), msg))) as cache:
-            _Build(config, cache, report, allow_shrink, progress or _no_progress).run()
-    finally:
-        lock.release()
+    cache_path = config.state_dir / "build-cache.sqlite" if use_cache else None
+    with locked(config.state_dir, wait), open_cache(
+        cache_path, lambda msg: report.warnings.append(Problem(str(cache_path), msg))
+    ) as cache:
+        _Build(config, cache, report, allow_shrink, progress or _no_progress).run()
     return report
 
 
