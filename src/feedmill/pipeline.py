@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .browser import render_index, render_stylesheet
 from .config import Config, ConfigError, load_config
 from .group import group_articles, make_guids_unique
+from .jsonfeed import render_json
 from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
 from .normalize import fill_summary, is_draft, new_markdown_converter, normalize_post, render_markdown
+from .opml import render_opml
 from .publish import inside, write_if_changed
 from .render import RenderedFeed, render_node
+from .websub import notify_hub
 
 
 @dataclass
@@ -35,6 +39,8 @@ class BuildReport:
     feeds_written: list[str] = field(default_factory=list)
     """Paths under output_dir of files whose bytes changed."""
     feeds_unchanged: list[str] = field(default_factory=list)
+    hub_notified: list[str] = field(default_factory=list)
+    """Feed URLs the WebSub hub accepted a publish ping for (changed feeds only)."""
 
 
 def build(config: Config | str | Path | Mapping[str, Any], *, out: str | Path | None = None) -> BuildReport:
@@ -53,7 +59,21 @@ def build(config: Config | str | Path | Mapping[str, Any], *, out: str | Path | 
     for node in nodes:
         for feed in render_node(node, config):
             _publish(feed, config.output.dir, report)
+    for extra in _subscription_files(nodes, config):
+        _publish(extra, config.output.dir, report)
+    hub = notify_hub(config, report.feeds_written)
+    report.hub_notified.extend(hub.announced)
+    report.warnings.extend(hub.problems)
     return report
+
+
+def feed_nodes(config: Config | str | Path | Mapping[str, Any]) -> list[FeedNode]:
+    """The feeds a build would write (posts read and grouped, nothing rendered or written)."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    _check_post_folders(config)
+    articles = _load_articles(config, BuildReport(output_dir=config.output.dir))
+    return group_articles(articles, config.output.limit, config.output.slugs)
 
 
 def _check_post_folders(config: Config) -> None:
@@ -93,6 +113,17 @@ def _finish_bodies(articles: list[Article], report: BuildReport) -> None:
     for article in articles:
         render_markdown(article, converter)
         fill_summary(article)
+
+
+def _subscription_files(nodes: list[FeedNode], config: Config) -> list[RenderedFeed]:
+    """JSON Feeds, the OPML list, the browser stylesheet and the index page."""
+    files = [render_json(node, config) for node in nodes] if "json" in config.output.formats else []
+    files.append(render_opml(nodes, config))
+    if config.output.stylesheet:
+        files.append(render_stylesheet())
+    if config.output.index:
+        files.append(render_index(nodes, config))
+    return files
 
 
 def _publish(feed: RenderedFeed, out_dir: Path, report: BuildReport) -> None:
