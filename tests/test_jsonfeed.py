@@ -155,7 +155,7 @@ def test_formats_choose_the_files_written(project, formats, expected):
     ({"formats": []}, "output.formats", "one or more of rss, atom, json"),
     ({"formats": ["rss", "html"]}, "output.formats", "one or more of rss, atom, json"),
     ({"formats": "rss"}, "output.formats", "expected a list"),
-    ({"formats": ["rss"], "opml_format": "atom"}, "output.opml_format", "one of the written formats"),
+    ({"formats": ["rss"], "opml_format": "atom"}, "output.opml_format", "one of output.formats"),
     ({"stylesheet": "yes"}, "output.stylesheet", "expected true or false"),
 ])
 def test_bad_format_settings_are_config_errors(project, output, key, message):

@@ -186,7 +186,7 @@ def _parse_output(section: _Section, root: Path, site_url: str) -> OutputSetting
     formats = _parse_formats(section)
     opml_format = section.get("opml_format", str, formats[0])
     if opml_format not in formats:
-        raise section.error("opml_format", f"must be one of the written formats {list(formats)}, not {opml_format!r}")
+        raise section.error("opml_format", f"must be one of output.formats {list(formats)}, not {opml_format!r}")
     stylesheet = section.get("stylesheet", bool, True)
     index = section.get("index", bool, True)
     section.done()

@@ -32,7 +32,7 @@ def changed_feed_urls(config: Config, written: Iterable[str]) -> list[str]:
     return [config.output.url + relpath for relpath in written if relpath.rsplit("/", 1)[-1] in names]
 
 
-def notify_hub(config: Config, written: Iterable[str], *, backoff: float = 1.0) -> HubResult:
+def notify_hub(config: Config, written: Iterable[str]) -> HubResult:
     """Ping config.websub.hub for every changed feed; nothing to do without a hub."""
     result = HubResult()
     hub = config.websub.hub
@@ -41,8 +41,7 @@ def notify_hub(config: Config, written: Iterable[str], *, backoff: float = 1.0) 
     urls = changed_feed_urls(config, written)
     with requests.Session() as session:
         for index, url in enumerate(urls):
-            failure = ping(session, hub, url, timeout=config.websub.timeout,
-                           retries=config.websub.retries, backoff=backoff)
+            failure = ping(session, hub, url, timeout=config.websub.timeout, retries=config.websub.retries)
             if failure is None:
                 result.announced.append(url)
                 continue
