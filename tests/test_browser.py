@@ -94,6 +94,12 @@ def test_stylesheet_false_writes_plain_feeds(project):
     assert b"xml-stylesheet" not in (project.out / "rss.xml").read_bytes()
 
 
+def test_no_stylesheet_without_xml_feeds(project):
+    site(project)
+    build(project.config(output={"dir": "feeds", "formats": ["json"]}))
+    assert not (project.out / "feed.xsl").exists() and (project.out / "index.html").is_file()
+
+
 def test_index_lists_every_feed_with_counts_dates_and_working_links(project):
     site(project)
     report = build(project.config())

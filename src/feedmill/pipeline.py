@@ -119,7 +119,7 @@ def _subscription_files(nodes: list[FeedNode], config: Config) -> list[RenderedF
     """JSON Feeds, the OPML list, the browser stylesheet and the index page."""
     files = [render_json(node, config) for node in nodes] if "json" in config.output.formats else []
     files.append(render_opml(nodes, config))
-    if config.output.stylesheet:
+    if config.output.stylesheet and {"rss", "atom"} & set(config.output.formats):
         files.append(render_stylesheet())
     if config.output.index:
         files.append(render_index(nodes, config))
