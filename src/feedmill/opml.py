@@ -1,6 +1,6 @@
 """OPML 2.0 subscription list (`feeds.opml`): every feed of the site, nested as the category tree.
 
-Readers import an outline that has children as a folder and ignore its own `xmlUrl`, so a
+Many readers import an outline that has children as a folder and ignore its `xmlUrl`, so a
 category with subcategories becomes a folder that holds its own feed first, then the folders
 and feeds of its subcategories. Feeds are always leaves; every URL is absolute.
 """

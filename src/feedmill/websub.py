@@ -66,7 +66,7 @@ def ping(session: requests.Session, hub: str, topic: str, *, timeout: float, ret
         except requests.RequestException as exc:
             error = f"{type(exc).__name__}: {exc}"
             continue
-        if response.ok:
+        if 200 <= response.status_code < 300:  # hubs answer 202 or 204; a 3xx is not an acceptance
             return None
         error = f"HTTP {response.status_code} {response.reason}"
         if response.status_code < 500:
