@@ -22,6 +22,14 @@ def site(project, count: int = 4) -> None:
     project.post("c/q.md", title="C0", categories="[C]", date="2021-08-01 09:00:00")
 
 
+FEED_NAMES = ("rss.xml", "atom.xml", "feed.json")
+
+
+def feeds(paths: list[str]) -> list[str]:
+    """The per-node feed files among `paths`, sorted (OPML, XSL and index.html left out)."""
+    return sorted(p for p in paths if p.endswith(FEED_NAMES))
+
+
 def uncached_bytes(project, tmp_path, **config) -> dict[str, bytes]:
     out = tmp_path / "uncached"
     build(project.config(output={"dir": str(out)}, **config), use_cache=False)
@@ -51,14 +59,15 @@ def test_one_edited_post_rewrites_only_the_feeds_it_is_in(project):
     build(project.config())
     project.post("c/q.md", title="C0 edited", categories="[C]", date="2021-08-01 09:00:00")
     report = build(project.config())
-    assert sorted(report.feeds_written) == ["atom.xml", "c/atom.xml", "c/rss.xml", "rss.xml"]
+    assert sorted(report.feeds_written) == [
+        "atom.xml", "c/atom.xml", "c/feed.json", "c/rss.xml", "feed.json", "rss.xml"]
 
 
 def test_a_config_change_invalidates_what_it_affects(project, tmp_path):
     site(project)
     build(project.config())
     retitled = build(project.config(site={"title": "Renamed"}))
-    assert len(retitled.feeds_written) == len(retitled.feeds_written + retitled.feeds_unchanged) == 8
+    assert len(feeds(retitled.feeds_written)) == 12 and feeds(retitled.feeds_unchanged) == []
     rules = {"rules": [{"match": {"host": "img.example"}, "action": "https"}]}
     project.post("a/p0.md", title="A0", categories="[A, B]", date="2021-08-10 09:00:00",
                  body='<img src="http://img.example/x.png">')
@@ -77,7 +86,7 @@ def test_shrink_guard_keeps_a_feed_that_would_lose_more_than_half(project):
         (project.posts / f"a/p{i}.md").unlink()
     report = build(project.config())
     assert {p.source for p in report.refused} == {
-        "rss.xml", "atom.xml", "a/rss.xml", "a/atom.xml", "a/b/rss.xml", "a/b/atom.xml"}
+        f"{folder}{name}" for folder in ("", "a/", "a/b/") for name in FEED_NAMES}
     reasons = {p.source: p.reason for p in report.refused}
     assert reasons["a/rss.xml"].startswith("would shrink from 4 to 1 items; the published feed was kept")
     assert (project.out / "a" / "rss.xml").read_bytes() == before
@@ -90,7 +99,7 @@ def test_feeds_of_a_vanished_category_are_deleted_only_when_allowed(project):
     build(project.config())
     shutil.rmtree(project.posts / "c")
     kept = build(project.config())
-    assert sorted(p.source for p in kept.refused) == ["c/atom.xml", "c/rss.xml"]
+    assert sorted(p.source for p in kept.refused) == ["c/atom.xml", "c/feed.json", "c/rss.xml"]
     assert "no posts any more" in kept.refused[0].reason
     assert (project.out / "c" / "rss.xml").is_file()
     runner = CliRunner()
@@ -106,7 +115,7 @@ def test_feeds_of_a_vanished_category_are_deleted_only_when_allowed(project):
 def test_dry_run_reports_changes_and_writes_nothing(project):
     site(project)
     report = build(project.config(), dry_run=True)
-    assert len(report.feeds_written) == 8 and report.dry_run
+    assert len(feeds(report.feeds_written)) == 12 and report.dry_run
     assert not project.out.exists()
 
 
@@ -134,7 +143,7 @@ def test_a_second_build_waits_for_the_lock_or_says_it_is_locked(project):
     threading.Timer(0.3, release.set).start()
     report = build(config, wait=5)
     holder.join()
-    assert len(report.feeds_written) == 8
+    assert len(feeds(report.feeds_written)) == 12
 
 
 def test_two_concurrent_builds_both_finish_with_the_same_output(project, tmp_path):
@@ -146,7 +155,7 @@ def test_two_concurrent_builds_both_finish_with_the_same_output(project, tmp_pat
     for thread in threads:
         thread.join()
     assert len(reports) == 2
-    assert sorted(len(r.feeds_written) for r in reports) == [0, 8]
+    assert sorted(len(r.feeds_written) for r in reports) == [0, 15]
     assert project.feed_files() == uncached_bytes(project, tmp_path)
 
 
@@ -233,7 +242,7 @@ def test_json_log_format_prints_one_object_per_event(project):
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["event"] for e in events] == ["post skipped", "summary"]
     assert events[0]["reason"] == "empty file"
-    assert events[1]["written"] == 8 and events[1]["posts_read"] == 5
+    assert events[1]["written"] == 15 and events[1]["posts_read"] == 5
 
 
 def test_quiet_cron_output_is_one_summary_line(project):

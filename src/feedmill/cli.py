@@ -16,9 +16,9 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import ConfigError, load_config
+from .config import Config, ConfigError, load_config
 from .model import Problem
-from .pipeline import BuildLocked, BuildReport, Progress, build
+from .pipeline import BuildLocked, BuildReport, Progress, build, feed_nodes
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_SHRINK, EXIT_IO, EXIT_LOCKED = 0, 1, 2, 3, 74, 75
 DEFAULT_CONFIG = Path("config/feedmill.yml")
@@ -83,15 +83,66 @@ def check_images_command(config_path: Path, concurrency: int, timeout: float, ma
     """
     from .checkimages import check_images, image_urls_in_feeds  # requests loads only here
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        click.echo(f"feedmill: config error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
+    config = _load_or_exit(config_path)
     urls = image_urls_in_feeds(config.output.dir)
     report = check_images(urls, concurrency=concurrency, timeout=timeout, total_timeout=max_time)
     click.echo(report.format())
     sys.exit(EXIT_PROBLEMS if report.dead_count else EXIT_OK)
+
+
+@main.command("serve")
+@config_option
+@click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder to serve instead of the config's output.dir.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+def serve_command(config_path: Path, directory: Path | None, port: int) -> None:
+    """Preview the built feeds on http://127.0.0.1 (not a production server)."""
+    from .serve import make_server
+
+    folder = directory or _load_or_exit(config_path).output.dir
+    try:
+        server = make_server(folder, port)
+    except OSError as exc:  # a missing folder, or the port is taken
+        click.echo(f"feedmill: cannot serve {folder}: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    click.echo(f"Serving {folder} at http://127.0.0.1:{server.server_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command("snippet")
+@config_option
+@click.argument("category", default="")
+def snippet_command(config_path: Path, category: str) -> None:
+    """Print the <link rel="alternate"> tags of CATEGORY's feeds, for a page's <head>.
+
+    CATEGORY is a slug path (new-media/36kr) or category names joined by '/' (新媒体/36kr);
+    without it, the site-wide feeds.
+    """
+    from .browser import autodiscovery_links, find_node
+
+    config = _load_or_exit(config_path)
+    try:
+        node = find_node(feed_nodes(config), category)
+    except ConfigError as exc:
+        click.echo(f"feedmill: config error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    if node is None:
+        raise click.BadParameter(f"no feed for category {category!r}", param_hint="CATEGORY")
+    click.echo(autodiscovery_links(node, config))
+
+
+def _load_or_exit(config_path: Path) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        click.echo(f"feedmill: config error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
 
 
 class _Log:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 DEFAULT_PERMALINK = ":year/:month/:day/:title/"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+FEED_FILE_NAMES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
+"""The file each feed format is written to, in every node's folder."""
+FEED_FORMATS = tuple(FEED_FILE_NAMES)
 _REQUIRED = object()
 
 
@@ -59,6 +62,24 @@ class OutputSettings:
     """Public URL of the output folder, ending in '/'."""
     limit: int = 20
     slugs: Mapping[str, str] = field(default_factory=dict)
+    formats: tuple[str, ...] = FEED_FORMATS
+    """Feed formats written for every node, a subset of FEED_FORMATS."""
+    opml_format: str = "rss"
+    """The format feeds.opml points to; one of `formats`."""
+    stylesheet: bool = True
+    """Write feed.xsl and point RSS/Atom files at it, so browsers show a readable page."""
+    index: bool = True
+    """Write index.html, the page that lists every feed."""
+
+
+@dataclass(frozen=True)
+class WebSubSettings:
+    hub: str | None = None
+    """Hub URL; when set, feeds declare it and changed feeds are announced to it."""
+    timeout: int = 10
+    """Seconds to wait for the hub per request."""
+    retries: int = 2
+    """Extra attempts after a failed request."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,7 @@ class Config:
     rewrite: RewriteSettings | None = None
     """Image/link rules and sanitizing (docs/rewriting.md); None means the defaults."""
     file: str | None = None
+    websub: WebSubSettings = field(default_factory=WebSubSettings)
 
 
 def load_config(source: str | Path | Mapping[str, Any], *, out: str | Path | None = None) -> Config:
@@ -123,8 +145,9 @@ def _parse(data: Any, base: Path, file: str | None) -> Config:
     if undated not in ("skip", "mtime"):
         raise ConfigError("undated", f"must be 'skip' or 'mtime', not {undated!r}", file)
     rewrite = _parse_rewrite(top.get("rewrite", dict, None), file)
+    websub = _parse_websub(top.section("websub"))
     top.done()
-    return Config(root, site, posts, output, state_dir, undated, rewrite, file)
+    return Config(root, site, posts, output, state_dir, undated, rewrite, file, websub)
 
 
 def _parse_rewrite(data: Mapping[str, Any] | None, file: str | None) -> RewriteSettings:
@@ -178,8 +201,36 @@ def _parse_output(section: _Section, root: Path, site_url: str) -> OutputSetting
             raise section.error(
                 f"slugs.{name}", f"{slug!r} is not a slug (lowercase letters, digits, '-' and '_')"
             )
+    formats = _parse_formats(section)
+    opml_format = section.get("opml_format", str, formats[0])
+    if opml_format not in formats:
+        raise section.error("opml_format", f"must be one of output.formats {list(formats)}, not {opml_format!r}")
+    stylesheet = section.get("stylesheet", bool, True)
+    index = section.get("index", bool, True)
     section.done()
-    return OutputSettings(dir=out_dir, url=url, limit=limit, slugs={str(k): v for k, v in slugs.items()})
+    return OutputSettings(dir=out_dir, url=url, limit=limit, slugs={str(k): v for k, v in slugs.items()},
+                          formats=formats, opml_format=opml_format, stylesheet=stylesheet, index=index)
+
+
+def _parse_formats(section: _Section) -> tuple[str, ...]:
+    formats = section.get("formats", list, list(FEED_FORMATS))
+    if not formats or any(fmt not in FEED_FORMATS for fmt in formats):
+        raise section.error("formats", f"must list one or more of {', '.join(FEED_FORMATS)}, not {formats!r}")
+    return tuple(dict.fromkeys(formats))
+
+
+def _parse_websub(section: _Section) -> WebSubSettings:
+    hub = section.get("hub", str, None)
+    if hub is not None and not re.match(r"^https?://[^/\s]+", hub):
+        raise section.error("hub", f"must be an absolute http(s) URL, not {hub!r}")
+    timeout = section.get("timeout", int, 10)
+    retries = section.get("retries", int, 2)
+    if timeout < 1:
+        raise section.error("timeout", "must be at least 1 (seconds)")
+    if retries < 0:
+        raise section.error("retries", "must be 0 or more")
+    section.done()
+    return WebSubSettings(hub=hub, timeout=timeout, retries=retries)
 
 
 def _base_url(section: _Section, key: str, default: Any = _REQUIRED) -> str:

@@ -8,6 +8,7 @@ lets an unchanged post skip load and normalize, and an unchanged feed skip rende
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cache import BuildCache, CachedFeed, CachedPost, FileStamp, PostOutcome, open_cache
-from .config import Config, ConfigError, PostFolder, load_config
+from .config import FEED_FILE_NAMES, Config, ConfigError, PostFolder, load_config
 from .group import group_articles, make_guids_unique
 from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from .bodies import BodyResult
     from .rewrite import RewriteReport
 
-FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml"}
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) while a stage runs."""
 
@@ -52,6 +52,8 @@ class BuildReport:
     """Paths under output_dir of files whose bytes changed (or would, in a dry run)."""
     feeds_unchanged: list[str] = field(default_factory=list)
     feeds_deleted: list[str] = field(default_factory=list)
+    hub_notified: list[str] = field(default_factory=list)
+    """Feed URLs the WebSub hub accepted a publish ping for (changed feeds only)."""
     errors: list[Problem] = field(default_factory=list)
     """Files that could not be written or deleted (read-only folder, disk full), with the reason;
     the published file, if any, is left as it was."""
@@ -86,7 +88,23 @@ def build(
         cache_path, lambda msg: report.warnings.append(Problem(str(cache_path), msg))
     ) as cache:
         _Build(config, cache, report, allow_shrink, progress or _no_progress).run()
+    if not dry_run and config.websub.hub:
+        from .websub import notify_hub
+
+        hub = notify_hub(config, report.feeds_written)
+        report.hub_notified.extend(hub.announced)
+        report.warnings.extend(hub.problems)
     return report
+
+
+def feed_nodes(config: Config | str | Path | Mapping[str, Any]) -> list[FeedNode]:
+    """The feeds a build would write: posts read and grouped, nothing rendered or written."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    _check_post_folders(config)
+    report = BuildReport(output_dir=config.output.dir)
+    with open_cache(None, lambda message: None) as cache:
+        return _Build(config, cache, report, False, _no_progress).group()
 
 
 def _check_post_folders(config: Config) -> None:
@@ -121,15 +139,12 @@ class _Build:
         self.report = report
         self.allow_shrink = allow_shrink
         self.progress = progress
+        self.feed_files = {fmt: FEED_FILE_NAMES[fmt] for fmt in config.output.formats}
         self.posts: dict[str, _Post] = {}
         self.finished: set[str] = set()
         self.digests: dict[str, str] = {}
         self.body_settings = _settings_key(config.rewrite)
-        site, output = config.site, config.output
-        self.feed_settings = _settings_key(
-            site.title, site.url, site.description, site.language, site.author, output.url, output.limit,
-            self.body_settings,
-        )
+        self.feed_settings = _settings_key(config.site, config.output, config.websub, self.body_settings)
 
     def run(self) -> None:
         files = self.list_files()
@@ -146,11 +161,18 @@ class _Build:
             nodes = group_articles(articles, self.config.output.limit, self.config.output.slugs)
             stale = self.plan(nodes)
         self.render(stale)
+        self.render_site_files(nodes)
         self.remove_vanished(nodes)
         if not self.report.dry_run:
             if not self.report.errors:  # a failed write must be tried again, not replayed
                 self.cache.remember_last_build(_last_build_record(build_key, files, self.report))
             self.cache.commit(set(files))
+
+    def group(self) -> list[FeedNode]:
+        """Load and group only (for `feed_nodes`)."""
+        articles = self.load(self.list_files())
+        make_guids_unique(articles)
+        return group_articles(articles, self.config.output.limit, self.config.output.slugs)
 
     # --- the shortcut for a build whose inputs and outputs are as the last build left them ---
 
@@ -229,14 +251,14 @@ class _Build:
         stale = []
         for node in nodes:
             fresh = True
-            for fmt, name in FEED_FILES.items():
+            for fmt, name in self.feed_files.items():
                 relpath = "/".join((*node.slugs, name))
                 digest = self.digest(node, fmt)
                 self.digests[relpath] = digest
                 if not self.is_current(relpath, digest):
                     fresh = False
             if fresh:
-                self.report.feeds_unchanged.extend("/".join((*node.slugs, n)) for n in FEED_FILES.values())
+                self.report.feeds_unchanged.extend("/".join((*node.slugs, n)) for n in self.feed_files.values())
             else:
                 stale.append(node)
         return stale
@@ -298,12 +320,30 @@ class _Build:
     # --- render + publish ---
 
     def render(self, nodes: list[FeedNode]) -> None:
-        from .render import render_node  # feedgen and lxml load only when a feed must be rendered
+        from .jsonfeed import render_json  # feedgen and lxml load only when a feed must be rendered
+        from .render import render_node
 
         for done, node in enumerate(nodes, 1):
             self.progress("render", done, len(nodes))
-            for feed in render_node(node, self.config):
+            feeds = render_node(node, self.config)
+            if "json" in self.feed_files:
+                feeds.append(render_json(node, self.config))
+            for feed in feeds:
                 self.publish(feed.relpath, feed.data, feed.items)
+
+    def render_site_files(self, nodes: list[FeedNode]) -> None:
+        """OPML, the browser stylesheet and the index page: small, so made on every build."""
+        from .browser import render_index, render_stylesheet
+        from .opml import render_opml
+
+        files = [render_opml(nodes, self.config)]
+        if self.config.output.stylesheet and {"rss", "atom"} & set(self.feed_files):
+            files.append(render_stylesheet())
+        if self.config.output.index:
+            files.append(render_index(nodes, self.config))
+        for file in files:
+            self.digests[file.relpath] = hashlib.sha1(file.data).hexdigest()
+            self.publish(file.relpath, file.data, file.items)
 
     def publish(self, relpath: str, data: bytes, items: int) -> None:
         target = inside(self.config.output.dir, relpath)
@@ -332,11 +372,10 @@ class _Build:
         so no other build is writing them)."""
         out = self.config.output.dir
         if not self.report.dry_run:
-            for name in FEED_FILES.values():
-                for leftover in out.rglob(f".{name}.*.tmp"):
-                    leftover.unlink(missing_ok=True)
+            for leftover in out.rglob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
         current = set(self.digests)
-        on_disk = {p.relative_to(out).as_posix() for name in FEED_FILES.values() for p in out.rglob(name)}
+        on_disk = {p.relative_to(out).as_posix() for name in FEED_FILE_NAMES.values() for p in out.rglob(name)}
         for relpath in sorted((on_disk | self.cache.feed_paths()) - current):
             if not (out / relpath).is_file():
                 self.cache.forget_feed(relpath)
@@ -399,6 +438,12 @@ _ITEM = re.compile(rb"<(?:item|entry)[\s>]")
 def _count_items(path: Path) -> int | None:
     """Items in a published feed file; None when there is none to protect."""
     try:
-        return len(_ITEM.findall(path.read_bytes()))
+        data = path.read_bytes()
     except OSError:
         return None
+    if path.suffix == ".json":
+        try:
+            return len(json.loads(data).get("items", []))
+        except (ValueError, AttributeError):
+            return None
+    return len(_ITEM.findall(data))

@@ -13,13 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from . import __version__
-from .config import Config
+from .config import FEED_FILE_NAMES, Config
 from .model import Article, FeedNode
 from .sanitize import strip_xml_illegal as xml_safe
 
-FORMATS = {"rss": ("rss.xml", "application/rss+xml"), "atom": ("atom.xml", "application/atom+xml")}
+_MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+FORMATS = {fmt: (name, _MEDIA_TYPES[fmt]) for fmt, name in FEED_FILE_NAMES.items()}
+"""Format -> (file name, media type). JSON Feeds are rendered by jsonfeed.py, the others here."""
+STYLESHEET = "feed.xsl"
+"""The XSL file beside the site-wide feeds that turns RSS and Atom into a page for browsers."""
+_ATOM_NS = "http://www.w3.org/2005/Atom"
 PATH_SEPARATOR = " › "
 _EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -36,6 +42,10 @@ def feed_relpath(node: FeedNode, fmt: str) -> str:
     return "/".join((*node.slugs, FORMATS[fmt][0]))
 
 
+def feed_url(node: FeedNode, fmt: str, config: Config) -> str:
+    return config.output.url + feed_relpath(node, fmt)
+
+
 def feed_title(node: FeedNode, config: Config) -> str:
     if not node.path:
         return config.site.title
@@ -43,18 +53,50 @@ def feed_title(node: FeedNode, config: Config) -> str:
 
 
 def render_node(node: FeedNode, config: Config) -> list[RenderedFeed]:
-    """Both formats of one feed."""
+    """The RSS and Atom files of one feed, those of the two that config.output.formats names."""
     generator = _feed_generator(node, config)
     rendered = []
-    for fmt, (_, mime) in FORMATS.items():
-        self_url = config.output.url + feed_relpath(node, fmt)
+    for fmt in ("rss", "atom"):
+        if fmt not in config.output.formats:
+            continue
+        self_url = feed_url(node, fmt, config)
         # Self link first, site link last: feedgen puts the last link into RSS <channel><link>.
-        generator.link(href=self_url, rel="self", type=mime, replace=True)
+        generator.link(href=self_url, rel="self", type=FORMATS[fmt][1], replace=True)
+        if config.websub.hub:
+            generator.link(href=config.websub.hub, rel="hub")
         generator.link(href=config.site.url, rel="alternate")
         generator.id(self_url)
         to_xml = generator.rss_str if fmt == "rss" else generator.atom_str
-        rendered.append(RenderedFeed(feed_relpath(node, fmt), to_xml(pretty=True), len(node.articles)))
+        data = _finish_xml(to_xml(pretty=True), node, config)
+        rendered.append(RenderedFeed(feed_relpath(node, fmt), data, len(node.articles)))
     return rendered
+
+
+def _finish_xml(data: bytes, node: FeedNode, config: Config) -> bytes:
+    """Add what feedgen cannot write: the RSS hub link and the browser stylesheet."""
+    if not config.websub.hub and not config.output.stylesheet:
+        return data
+    parser = etree.XMLParser(strip_cdata=False, resolve_entities=False, huge_tree=True)
+    root = etree.fromstring(data, parser)
+    if config.websub.hub and root.tag == "rss":
+        _add_rss_hub(root, config.websub.hub)
+    if config.output.stylesheet:
+        root.addprevious(etree.PI("xml-stylesheet", f'type="text/xsl" href="{stylesheet_href(node)}"'))
+    return etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=True, pretty_print=True)
+
+
+def stylesheet_href(node: FeedNode) -> str:
+    """Relative, so the stylesheet is same-origin wherever feeds/ is served (browsers refuse
+    cross-origin XSL), and correct at every depth of the category tree."""
+    return "../" * len(node.slugs) + STYLESHEET
+
+
+def _add_rss_hub(root: etree._Element, hub: str) -> None:
+    """feedgen writes only the self link into RSS; WebSub needs atom:link rel="hub" beside it."""
+    self_link = root.find(f"channel/{{{_ATOM_NS}}}link[@rel='self']")
+    hub_link = etree.Element(f"{{{_ATOM_NS}}}link", href=hub, rel="hub")
+    hub_link.tail = self_link.tail
+    self_link.addnext(hub_link)
 
 
 def _feed_generator(node: FeedNode, config: Config) -> FeedGenerator:
@@ -64,7 +106,7 @@ def _feed_generator(node: FeedNode, config: Config) -> FeedGenerator:
     generator.load_extension("media")
     title = xml_safe(feed_title(node, config))
     generator.title(title)
-    generator.description(xml_safe(_description(node, config)))
+    generator.description(xml_safe(feed_description(node, config)))
     generator.language(site.language)
     generator.author({"name": xml_safe(site.author)})
     generator.generator("feedmill", version=__version__, uri="https://pypi.org/project/feedmill/")
@@ -76,7 +118,7 @@ def _feed_generator(node: FeedNode, config: Config) -> FeedGenerator:
     return generator
 
 
-def _description(node: FeedNode, config: Config) -> str:
+def feed_description(node: FeedNode, config: Config) -> str:
     if node.path:
         return f"Posts filed under {PATH_SEPARATOR.join(node.path)} on {config.site.title}"
     return config.site.description or f"Posts on {config.site.title}"
