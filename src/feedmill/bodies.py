@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,13 +29,18 @@ CHUNK = 50
 @dataclass(frozen=True)
 class BodyJob:
     source: str
-    """The post file."""
-    folder: str
+    """The post file, or the name of a stored remote article."""
+    folder: str | None
+    """The post folder; None for a stored article, whose body is `html`."""
     link: str
     """The article's URL, which relative URLs in the body resolve against."""
     summary: str
     """The front matter's summary, or "" to derive one from the body."""
     image: str | None
+    html: str | None = None
+    """The body of a stored remote article."""
+    rewrite_source: str | None = None
+    """The remote source whose own rewrite settings apply, if it has some."""
 
 
 @dataclass(frozen=True)
@@ -47,31 +52,60 @@ class BodyResult:
 
 
 def finish_bodies(
-    jobs: list[BodyJob], rewrite: RewriteSettings | None, progress: Callable[[str, int, int], None]
+    jobs: list[BodyJob],
+    rewrite: RewriteSettings | None,
+    progress: Callable[[str, int, int], None],
+    source_rewrites: Mapping[str, RewriteSettings] | None = None,
 ) -> tuple[list[BodyResult | str], RewriteReport | None]:
     """Results in the order of `jobs` (a BodyResult, or the reason the post could not be read),
-    and the rewrite statistics of these bodies."""
+    and the rewrite statistics of these bodies (of those under the global settings)."""
     if not jobs:
         return [], None
-    chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
-    workers = min(os.cpu_count() or 1, len(chunks))
+    tasks = _tasks(jobs, rewrite, source_rewrites or {})
+    workers = min(os.cpu_count() or 1, len(tasks))
     if len(jobs) < POOL_THRESHOLD or workers < 2:
-        chunk_outputs = (_finish_chunk(chunk, rewrite) for chunk in chunks)
-        return _gather(chunk_outputs, len(jobs), progress)
+        outputs: Iterable[Any] = (_finish_chunk(chunk, settings) for _, chunk, settings in tasks)
+        return _gather(tasks, outputs, rewrite, progress)
     # fork: workers inherit the imported modules instead of importing them again
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return _gather(pool.map(_finish_chunk, chunks, [rewrite] * len(chunks)), len(jobs), progress)
+        outputs = pool.map(_finish_chunk, [t[1] for t in tasks], [t[2] for t in tasks])
+        return _gather(tasks, outputs, rewrite, progress)
+
+
+_Task = tuple[list[int], list[BodyJob], "RewriteSettings | None"]
+
+
+def _tasks(jobs: list[BodyJob], rewrite: RewriteSettings | None,
+           source_rewrites: Mapping[str, RewriteSettings]) -> list[_Task]:
+    """Chunks of jobs that share rewrite settings, with the jobs' positions."""
+    groups: dict[str | None, list[int]] = {}
+    for index, job in enumerate(jobs):
+        key = job.rewrite_source if job.rewrite_source in source_rewrites else None
+        groups.setdefault(key, []).append(index)
+    tasks: list[_Task] = []
+    for key, indices in groups.items():
+        settings = source_rewrites[key] if key is not None else rewrite
+        for start in range(0, len(indices), CHUNK):
+            part = indices[start:start + CHUNK]
+            tasks.append((part, [jobs[i] for i in part], settings))
+    return tasks
 
 
 def _gather(
-    chunk_outputs: Any, total: int, progress: Callable[[str, int, int], None]
+    tasks: list[_Task], outputs: Iterable[Any], rewrite: RewriteSettings | None,
+    progress: Callable[[str, int, int], None],
 ) -> tuple[list[BodyResult | str], RewriteReport | None]:
-    results: list[BodyResult | str] = []
+    total = sum(len(indices) for indices, _, _ in tasks)
+    results: list[Any] = [None] * total
     reports: list[RewriteReport] = []
-    for chunk_results, report in chunk_outputs:
-        results.extend(chunk_results)
-        reports.append(report)
-        progress("bodies", len(results), total)
+    done = 0
+    for (indices, _, settings), (chunk_results, report) in zip(tasks, outputs):
+        for index, result in zip(indices, chunk_results):
+            results[index] = result
+        if settings is rewrite:  # a source's own rules count in its own terms; not combined
+            reports.append(report)
+        done += len(indices)
+        progress("bodies", done, total)
     return results, combine_reports(reports)
 
 
@@ -84,14 +118,17 @@ def _finish_chunk(
 
 
 def _finish_one(job: BodyJob, converter: Any, rewriter: Rewriter) -> BodyResult | str:
-    try:
-        raw = read_post(Path(job.source), Path(job.folder))
-    except PostError as exc:
-        return f"unreadable since it was listed: {exc}"
+    if job.folder is None:
+        body, content_format = job.html or "", "html"
+    else:
+        try:
+            raw = read_post(Path(job.source), Path(job.folder))
+        except PostError as exc:
+            return f"unreadable since it was listed: {exc}"
+        body, content_format = raw.body, "markdown" if raw.is_markdown else "html"
     article = Article(
         source=job.source, title="", link=job.link, guid=job.link, published=_UNUSED_DATE,
-        summary=job.summary, content=raw.body, image=job.image,
-        content_format="markdown" if raw.is_markdown else "html",
+        summary=job.summary, content=body, image=job.image, content_format=content_format,
     )
     render_markdown(article, converter)
     fill_summary(article)  # before rewriting: sanitizing drops the <!-- more --> comment

@@ -20,7 +20,7 @@ from .config import Config, ConfigError, load_config
 from .model import Problem
 from .pipeline import BuildLocked, BuildReport, Progress, build, feed_nodes
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_SHRINK, EXIT_IO, EXIT_LOCKED = 0, 1, 2, 3, 74, 75
+EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_SHRINK, EXIT_SOURCES, EXIT_IO, EXIT_LOCKED = 0, 1, 2, 3, 4, 74, 75
 DEFAULT_CONFIG = Path("config/feedmill.yml")
 
 config_option = click.option(
@@ -35,40 +35,116 @@ def main() -> None:
     """Publish per-category RSS 2.0 and Atom feeds from Hexo-style posts."""
 
 
+build_options = [
+    config_option,
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                 help="Output folder (overrides output.dir)."),
+    click.option("--strict", is_flag=True, help="Exit 1 when any post was skipped."),
+    click.option("--dry-run", is_flag=True, help="Report what would change; write nothing."),
+    click.option("--allow-shrink", is_flag=True,
+                 help="Let a feed lose more than half its items; delete feeds of vanished categories."),
+    click.option("--wait", type=float, default=0, show_default=True, metavar="SECONDS",
+                 help="Wait this long for another running build to finish."),
+    click.option("-q", "--quiet", is_flag=True, help="Print only errors."),
+    click.option("-v", "--verbose", is_flag=True, help="Also list every file written."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                 help="json: one JSON object per event, for log collectors."),
+]
+
+
+def with_options(options: list[Any]) -> Any:
+    def decorate(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
 @main.command("build")
-@config_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (overrides output.dir).")
-@click.option("--strict", is_flag=True, help="Exit 1 when any post was skipped.")
-@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
-@click.option("--allow-shrink", is_flag=True,
-              help="Let a feed lose more than half its items; delete feeds of vanished categories.")
-@click.option("--wait", type=float, default=0, show_default=True, metavar="SECONDS",
-              help="Wait this long for another running build to finish.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list every file written.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one JSON object per event, for log collectors.")
+@with_options(build_options)
 def build_command(config_path: Path, out: Path | None, strict: bool, dry_run: bool, allow_shrink: bool,
                   wait: float, quiet: bool, verbose: bool, log_format: str) -> None:
-    """Build every feed of the config."""
+    """Build every feed of the config (posts, and articles `collect` stored)."""
+    sys.exit(_build(_Log(log_format, quiet), config_path, out=out, strict=strict, dry_run=dry_run,
+                    allow_shrink=allow_shrink, wait=wait, verbose=verbose))
+
+
+@main.command("collect")
+@config_option
+@click.option("--write-posts", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Also write every stored article as a Hexo post in DIR.")
+@click.option("--wait", type=float, default=0, show_default=True, metavar="SECONDS",
+              help="Wait this long for another running feedmill to finish.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def collect_command(config_path: Path, write_posts: Path | None, wait: float, quiet: bool, log_format: str) -> None:
+    """Fetch the remote sources into the article store (exit 4 when a source failed)."""
+    sys.exit(_collect(_Log(log_format, quiet), config_path, write_posts, wait))
+
+
+@main.command("run")
+@with_options(build_options)
+def run_command(config_path: Path, out: Path | None, strict: bool, dry_run: bool, allow_shrink: bool,
+                wait: float, quiet: bool, verbose: bool, log_format: str) -> None:
+    """collect, then build: the command for cron. Exit code: build's, else collect's."""
     log = _Log(log_format, quiet)
+    collected = _collect(log, config_path, None, wait)
+    if collected in (EXIT_CONFIG, EXIT_LOCKED):
+        sys.exit(collected)
+    built = _build(log, config_path, out=out, strict=strict, dry_run=dry_run,
+                   allow_shrink=allow_shrink, wait=wait, verbose=verbose)
+    sys.exit(built or collected)
+
+
+def _build(log: _Log, config_path: Path, *, out: Path | None, strict: bool, dry_run: bool,
+           allow_shrink: bool, wait: float, verbose: bool) -> int:
     try:
-        with _progress_bars(enabled=log_format == "text" and not quiet) as progress:
+        with _progress_bars(enabled=not log.json and not log.quiet) as progress:
             report = build(config_path, out=out, dry_run=dry_run, allow_shrink=allow_shrink,
                            wait=wait, progress=progress)
     except ConfigError as exc:
         log.event("error", "config error", message=f"config error: {exc}", key=exc.key, file=exc.file)
-        sys.exit(EXIT_CONFIG)
+        return EXIT_CONFIG
     except BuildLocked as exc:
         log.event("error", "locked", message=str(exc))
-        sys.exit(EXIT_LOCKED)
+        return EXIT_LOCKED
     _log_report(report, log, verbose)
     if report.errors:
-        sys.exit(EXIT_IO)
+        return EXIT_IO
     if report.refused:
-        sys.exit(EXIT_SHRINK)
-    sys.exit(EXIT_PROBLEMS if strict and report.skipped else EXIT_OK)
+        return EXIT_SHRINK
+    return EXIT_PROBLEMS if strict and report.skipped else EXIT_OK
+
+
+def _collect(log: _Log, config_path: Path, write_posts: Path | None, wait: float) -> int:
+    from .collect import collect  # requests and feedparser load only here
+
+    try:
+        report = collect(config_path, write_posts_to=write_posts, wait=wait)
+    except ConfigError as exc:
+        log.event("error", "config error", message=f"config error: {exc}", key=exc.key, file=exc.file)
+        return EXIT_CONFIG
+    except BuildLocked as exc:
+        log.event("error", "locked", message=str(exc))
+        return EXIT_LOCKED
+    for outcome in report.outcomes:
+        if outcome.problem:
+            log.event("error", "source failed", message=str(outcome.problem), source=outcome.source.url,
+                      reason=outcome.problem.reason)
+        log.problems("warning", "warning", list(outcome.warnings))
+    counts = {status: sum(o.status == status for o in report.outcomes) for status in ("ok", "not-modified", "failed")}
+    new = sum(o.new for o in report.outcomes)
+    updated = sum(o.updated for o in report.outcomes)
+    message = (f"feedmill collect: {len(report.outcomes)} sources, {counts['ok']} fetched, "
+               f"{counts['not-modified']} not modified, {counts['failed']} failed; "
+               f"{new} new and {updated} updated articles")
+    if report.pruned:
+        message += f", {report.pruned} pruned"
+    if report.posts is not None:
+        message += f"; {len(report.posts.written)} posts written, {len(report.posts.unchanged)} unchanged"
+    log.event("info", "summary", message=message, sources=len(report.outcomes), failed=counts["failed"],
+              new=new, updated=updated, pruned=report.pruned)
+    return EXIT_SOURCES if report.failed else EXIT_OK
 
 
 @main.command("check-images")

@@ -6,17 +6,23 @@ and HTTP validators exactly as they were, so the next run simply tries again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Literal
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
 
+from .config import Config, load_config
 from .fetch import Fetcher, FetchResult, FetchSettings
-from .model import Problem
+from .model import Article, Problem
 from .postwriter import WriteReport, write_posts
 from .remote import FeedError, parse_feed
 from .sources import RemoteSource
+from .state import locked
 from .store import Store
+from .urls import UrlError, to_uri
 
 # write_posts lives with the post format but is part of collecting's API (`collect --write-posts`).
 __all__ = ["CollectReport", "SourceOutcome", "WriteReport", "collect", "collect_sources", "write_posts"]
@@ -40,6 +46,10 @@ class SourceOutcome:
 @dataclass
 class CollectReport:
     outcomes: list[SourceOutcome] = field(default_factory=list)
+    pruned: int = 0
+    """Stored articles deleted by the `retention` setting."""
+    posts: WriteReport | None = None
+    """What `write_posts_to` wrote, when it was given."""
 
     @property
     def failed(self) -> list[SourceOutcome]:
@@ -50,6 +60,71 @@ class CollectReport:
     def problems(self) -> list[Problem]:
         """Every failure and warning, in source order, ready to print."""
         return [p for o in self.outcomes for p in ((o.problem,) if o.problem else ()) + o.warnings]
+
+
+def collect(
+    config: Config | str | Path | Mapping[str, Any],
+    *,
+    write_posts_to: str | Path | None = None,
+    wait: float = 0,
+    settings: FetchSettings | None = None,
+) -> CollectReport:
+    """Fetch every enabled source of `config` into the article store in its state folder.
+
+    Applies `retention` when it is set, and with `write_posts_to` writes every stored article of
+    the configured sources as a Hexo post there. Raises ConfigError and BuildLocked like `build`.
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    with locked(config.state_dir, wait), Store.open(config.state_dir) as store:
+        report = collect_sources(config.sources, store, settings=settings)
+        retention = config.retention
+        if retention.max_age_days or retention.max_items:
+            max_age = timedelta(days=retention.max_age_days) if retention.max_age_days else None
+            report.pruned = store.prune(max_age=max_age, max_items=retention.max_items)
+        if write_posts_to is not None:
+            report.posts = write_posts(stored_articles(store, config.sources), write_posts_to)
+    return report
+
+
+def stored_articles(store: Store, sources: Sequence[RemoteSource]) -> list[Article]:
+    """The stored articles of the configured sources, ready to publish.
+
+    Categories are the source's as configured now. Each article's `source` names its source and
+    entry, and its guid is made a URI unique across sources (a bare upstream id such as "123"
+    becomes `<source url>#123`). An article whose link another source already gave is published
+    once, under both sources' categories.
+    """
+    by_url = {source.url: source for source in sources}
+    by_link: dict[str, Article] = {}
+    for article in store.articles():
+        source = by_url.get(article.source)
+        if source is None:
+            continue  # a source no longer in the config
+        first = by_link.get(article.link)
+        if first is not None:
+            if source.category not in first.categories:
+                first.categories = (*first.categories, source.category)
+            continue
+        article.guid = _published_guid(article.guid, source.url)
+        article.source = f"{source.url} [{article.guid}]"
+        article.categories = (source.category,)
+        by_link[article.link] = article
+    return list(by_link.values())
+
+
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+
+
+def _published_guid(guid: str, source_url: str) -> str:
+    if guid.startswith(("http://", "https://")):
+        try:
+            return to_uri(guid)
+        except UrlError:
+            pass
+    elif _URI_SCHEME.match(guid) and guid.isascii():
+        return guid  # tag:, urn: and the like are URIs already
+    return f"{source_url}#{quote(guid, safe='')}"
 
 
 def collect_sources(

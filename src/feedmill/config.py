@@ -17,6 +17,7 @@ import yaml
 
 if TYPE_CHECKING:
     from .rewrite_settings import RewriteSettings
+    from .sources import RemoteSource
 
 DEFAULT_PERMALINK = ":year/:month/:day/:title/"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -83,6 +84,15 @@ class WebSubSettings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long stored remote articles are kept; None keeps them all (the default)."""
+
+    max_age_days: int | None = None
+    max_items: int | None = None
+    """Per source: the newest this many are kept."""
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     site: SiteSettings
@@ -96,6 +106,11 @@ class Config:
     """Image/link rules and sanitizing (docs/rewriting.md); None means the defaults."""
     file: str | None = None
     websub: WebSubSettings = field(default_factory=WebSubSettings)
+    sources: tuple[RemoteSource, ...] = ()
+    """Remote feeds to collect into the article store (see `collect`)."""
+    source_rewrites: Mapping[str, RewriteSettings] = field(default_factory=dict)
+    """A source's own `rewrite` section, by source URL: used instead of the global one."""
+    retention: Retention = field(default_factory=lambda: Retention())
 
 
 def load_config(source: str | Path | Mapping[str, Any], *, out: str | Path | None = None) -> Config:
@@ -146,8 +161,45 @@ def _parse(data: Any, base: Path, file: str | None) -> Config:
         raise ConfigError("undated", f"must be 'skip' or 'mtime', not {undated!r}", file)
     rewrite = _parse_rewrite(top.get("rewrite", dict, None), file)
     websub = _parse_websub(top.section("websub"))
+    sources, source_rewrites = _parse_sources(top.get("sources", (dict, list), None), file)
+    retention = _parse_retention(top.section("retention"))
     top.done()
-    return Config(root, site, posts, output, state_dir, undated, rewrite, file, websub)
+    return Config(root, site, posts, output, state_dir, undated, rewrite, file, websub,
+                  sources, source_rewrites, retention)
+
+
+def _parse_sources(data: Any, file: str | None) -> tuple[tuple[RemoteSource, ...], dict[str, RewriteSettings]]:
+    # Imported here: the sources module needs this one's ConfigError.
+    from .rewrite_settings import parse_rewrite_settings
+    from .sources import parse_sources
+
+    try:
+        sources = tuple(parse_sources(data))
+        rewrites = {}
+        for index, source in enumerate(sources):
+            if source.rewrite:
+                key = _source_key(data, index) + ".rewrite"
+                rewrites[source.url] = parse_rewrite_settings(source.rewrite, key)
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.message, file) from None
+    return sources, rewrites
+
+
+def _source_key(data: Any, index: int) -> str:
+    return f"sources.feeds[{index}]" if isinstance(data, Mapping) else f"sources[{index}]"
+
+
+def _parse_retention(section: _Section) -> Retention:
+    retention = Retention(
+        max_age_days=section.get("max_age_days", int, None),
+        max_items=section.get("max_items", int, None),
+    )
+    for name in ("max_age_days", "max_items"):
+        value = getattr(retention, name)
+        if value is not None and value < 1:
+            raise section.error(name, "must be 1 or more (leave it out to keep everything)")
+    section.done()
+    return retention
 
 
 def _parse_rewrite(data: Mapping[str, Any] | None, file: str | None) -> RewriteSettings:
@@ -259,7 +311,7 @@ class _Section:
     def error(self, name: str, message: str) -> ConfigError:
         return ConfigError(self.key(name), message, self._file)
 
-    def get(self, name: str, kind: type, default: Any = _REQUIRED) -> Any:
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = _REQUIRED) -> Any:
         self._read.add(name)
         value = self._data.get(name)
         if value is None:
@@ -270,7 +322,8 @@ class _Section:
         if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.error(name, f"expected {_kind_name(kind)}, got {_kind(value)}")
+            wanted = " or ".join(map(_kind_name, kind)) if isinstance(kind, tuple) else _kind_name(kind)
+            raise self.error(name, f"expected {wanted}, got {_kind(value)}")
         return value
 
     def section(self, name: str) -> _Section:

@@ -124,11 +124,15 @@ def _settings_key(*parts: object) -> str:
 
 @dataclass
 class _Post:
-    """What the build knows of one published article's source file."""
+    """What the build knows of where one article came from."""
 
-    folder: PostFolder
+    folder: PostFolder | None
+    """None for an article of the remote article store."""
     digest: str
-    """SHA-1 of the file: changes whenever anything in the post changes."""
+    """SHA-1 of the post file, or of the stored article: changes whenever anything in it changes."""
+    html: str | None = None
+    """The body of a stored article (a post's body is read from its file when needed)."""
+    remote_source: str | None = None
 
 
 class _Build:
@@ -148,7 +152,7 @@ class _Build:
 
     def run(self) -> None:
         files = self.list_files()
-        build_key = _settings_key(self.config, self.allow_shrink)
+        build_key = _settings_key(self.config, self.allow_shrink, self.store_stamp())
         if self.replay(build_key, files):
             return
         articles = self.load(files)
@@ -187,6 +191,20 @@ class _Build:
                     files[path] = (index, None)
         return files
 
+    def store_stamp(self) -> tuple[FileStamp | None, ...]:
+        """Changes whenever `collect` changes the article store (SQLite in WAL mode)."""
+        if not self.config.sources:
+            return ()
+        from .store import DB_NAME
+
+        stamps = []
+        for suffix in ("", "-wal"):
+            try:
+                stamps.append(FileStamp.of(self.config.state_dir / f"{DB_NAME}{suffix}"))
+            except OSError:
+                stamps.append(None)
+        return tuple(stamps)
+
     def replay(self, build_key: str, files: dict[str, tuple[int, FileStamp | None]]) -> bool:
         """Report the last build again when nothing it read or wrote has changed since."""
         last = self.cache.last_build()
@@ -216,6 +234,23 @@ class _Build:
             article = self.load_one(key, stamp, self.config.posts[index], settings[index])
             if article is not None:
                 articles.append(article)
+        return articles + self.load_remote()
+
+    def load_remote(self) -> list[Article]:
+        """The stored articles of the configured remote sources (`feedmill collect` fills the store)."""
+        if not self.config.sources:
+            return []
+        from .collect import stored_articles
+        from .store import Store
+
+        with Store.open(self.config.state_dir) as store:
+            articles = stored_articles(store, self.config.sources)
+        for article in articles:
+            digest = _settings_key(article)  # every field, the body included
+            url = article.source.split(" [", 1)[0]
+            self.posts[article.source] = _Post(None, digest, article.content, url)
+            article.content = ""  # finished, like a post's body, only when a feed needs it
+        self.report.posts_read += len(articles)
         return articles
 
     def load_one(self, key: str, stamp: FileStamp | None, folder: PostFolder, settings: str) -> Article | None:
@@ -292,11 +327,13 @@ class _Build:
             if cached is not None:
                 self.apply_body(article, cached)
             else:
-                folder = self.posts[source].folder
-                jobs.append(BodyJob(source, str(folder.dir), article.link, article.summary, article.image))
+                post = self.posts[source]
+                folder = str(post.folder.dir) if post.folder else None
+                jobs.append(BodyJob(source, folder, article.link, article.summary, article.image,
+                                    post.html, post.remote_source))
                 waiting.append(article)
         failed: set[str] = set()
-        results, rewrites = finish_bodies(jobs, self.config.rewrite, self.progress)
+        results, rewrites = finish_bodies(jobs, self.config.rewrite, self.progress, self.config.source_rewrites)
         self.report.rewrites = combine_reports([r for r in (self.report.rewrites, rewrites) if r])
         for article, result in zip(waiting, results):
             if isinstance(result, str):

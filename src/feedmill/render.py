@@ -158,9 +158,11 @@ def _add_entry(generator: FeedGenerator, article: Article) -> None:
     # Atom: plain-text <summary> and HTML <content>. RSS: <description> is HTML by convention
     # (the validator reads `&IP` in it as a broken entity), so it gets the summary escaped.
     # feedgen's description() also overwrites the Atom content, so content() comes last.
-    if article.summary:
-        entry.summary(xml_safe(article.summary))
-        entry.description(html.escape(xml_safe(article.summary), quote=False))
+    # A body with no text (images only) has no summary; the title stands in, so that RSS still
+    # gets both <description> and <content:encoded> (feedgen drops the latter without the former).
+    summary = xml_safe(article.summary or article.title)
+    entry.summary(summary)
+    entry.description(html.escape(summary, quote=False))
     entry.content(xml_safe(article.content), type="html")
     if article.image:
         entry.media.content({"url": article.image, "medium": "image"}, group=None)
