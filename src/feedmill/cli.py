@@ -117,7 +117,7 @@ def _build(log: _Log, config_path: Path, *, out: Path | None, strict: bool, dry_
 
 
 def _collect(log: _Log, config_path: Path, write_posts: Path | None, wait: float) -> int:
-    from .collect import collect  # requests and feedparser load only here
+    from .collector import collect  # requests and feedparser load only here
 
     try:
         report = collect(config_path, write_posts_to=write_posts, wait=wait)

@@ -240,7 +240,7 @@ class _Build:
         """The stored articles of the configured remote sources (`feedmill collect` fills the store)."""
         if not self.config.sources:
             return []
-        from .collect import stored_articles
+        from .collector import stored_articles
         from .store import Store
 
         with Store.open(self.config.state_dir) as store:
