@@ -17,7 +17,7 @@ import pytest
 from feedserver import FeedServer, Reply, item_date, rss, rss_item, rss_range, send
 from test_remote import BOMB
 
-from feedmill.collect import collect_sources
+from feedmill.collector import collect_sources
 from feedmill.fetch import Fetcher, FetchSettings
 from feedmill.remote import parse_feed
 from feedmill.sources import RemoteSource, parse_sources
@@ -241,7 +241,7 @@ def test_gbk_and_json_feeds_through_http(server: FeedServer, store: Store, fetch
 
 COLLECTOR = """
 import sys
-from feedmill.collect import collect_sources
+from feedmill.collector import collect_sources
 from feedmill.fetch import FetchSettings
 from feedmill.sources import RemoteSource
 from feedmill.store import Store

@@ -288,3 +288,22 @@ def test_a_build_killed_at_any_point_leaves_valid_feeds_and_the_next_run_converg
     report = build(project.config())
     assert report.errors == [] and not list(project.out.rglob(".*.tmp"))
     assert project.feed_files() == uncached_bytes(project, tmp_path)
+
+
+def test_the_replay_shortcut_works_across_processes_with_different_hash_seeds(project):
+    import subprocess
+    import sys
+
+    site(project)
+    config_file = project.root / "feedmill.yml"
+    config_file.write_text(json.dumps(project.config()), encoding="utf-8")
+    command = [sys.executable, "-m", "feedmill.cli", "build", "--config", str(config_file), "--log-format", "json"]
+
+    def run(seed: str) -> dict:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+        return json.loads(output.splitlines()[-1])
+
+    first, second = run("1"), run("2")
+    assert first["written"] == 15 and first["rewrites"] is not None
+    assert second["written"] == 0 and second["rewrites"] is None  # no body was even read

@@ -11,7 +11,7 @@ from feedserver import FeedServer, Reply, item_date, rss, rss_item, rss_range
 
 from feedmill import build
 from feedmill.cli import main
-from feedmill.collect import collect
+from feedmill.collector import collect
 from feedmill.fetch import FetchSettings
 from feedmill.load import read_post
 from feedmill.normalize import normalize_post
@@ -112,7 +112,7 @@ def test_write_posts_round_trips_through_the_post_loader(project, server, tmp_pa
     posts = tmp_path / "hexo"
     report = collect(config, write_posts_to=posts, settings=FAST)
     assert len(report.posts.written) == 2
-    from feedmill.collect import stored_articles
+    from feedmill.collector import stored_articles
     from feedmill.config import load_config
     from feedmill.store import Store
 

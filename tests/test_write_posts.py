@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from feedmill.collect import write_posts
+from feedmill.collector import write_posts
 from feedmill.model import Article
 from feedmill.postwriter import MANIFEST
 

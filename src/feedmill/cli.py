@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -19,6 +21,9 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 from .model import Problem
 from .pipeline import BuildLocked, BuildReport, Progress, build, feed_nodes
+
+if TYPE_CHECKING:
+    from .rewrite import UnsafeUrl
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_SHRINK, EXIT_SOURCES, EXIT_IO, EXIT_LOCKED = 0, 1, 2, 3, 4, 74, 75
 DEFAULT_CONFIG = Path("config/feedmill.yml")
@@ -250,9 +255,7 @@ def _log_report(report: BuildReport, log: _Log, verbose: bool) -> None:
     log.problems("error", "shrink refused", report.refused)
     log.problems("warning", "warning", report.warnings)
     if report.rewrites:
-        for url in report.rewrites.unsafe:
-            log.event("warning", "unsafe url", message=f"{url.url}: {url.reason} (in {len(url.sources)} post(s))",
-                      url=url.url, reason=url.reason, dropped=url.dropped, sources=list(url.sources))
+        _log_unsafe_urls(report.rewrites.unsafe, log, verbose)
     if verbose:
         verb = "would write" if report.dry_run else "wrote"
         for relpath in report.feeds_written:
@@ -264,6 +267,24 @@ def _log_report(report: BuildReport, log: _Log, verbose: bool) -> None:
               unchanged=len(report.feeds_unchanged), deleted=len(report.feeds_deleted),
               refused=len(report.refused), dry_run=report.dry_run,
               rewrites=report.rewrites.as_dict() if report.rewrites else None)
+
+
+def _log_unsafe_urls(unsafe: Sequence[UnsafeUrl], log: _Log, verbose: bool) -> None:
+    """One warning per reason, naming the hosts (a corpus can hold thousands of such URLs);
+    every URL with -v."""
+    by_reason: dict[tuple[str, bool], list[UnsafeUrl]] = {}
+    for url in unsafe:
+        by_reason.setdefault((url.reason, url.dropped), []).append(url)
+    for (reason, dropped), urls in by_reason.items():
+        hosts = Counter(urlsplit(u.url).hostname or "?" for u in urls)
+        shown = ", ".join(f"{host} ({count})" for host, count in hosts.most_common(5))
+        more = f" and {len(hosts) - 5} more hosts" if len(hosts) > 5 else ""
+        verb = "dropped" if dropped else "kept"
+        log.event("warning", "unsafe urls", message=f"{len(urls)} URLs {verb}, {reason}: {shown}{more}",
+                  reason=reason, dropped=dropped, count=len(urls), hosts=dict(hosts))
+        if verbose:
+            for url in urls:
+                log.event("info", "unsafe url", path=f"{url.url} (in {', '.join(url.sources)})")
 
 
 def _summary(report: BuildReport) -> str:
@@ -303,3 +324,7 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
         for bar in bars.values():
             bar.close()
 
+
+
+if __name__ == "__main__":
+    main()

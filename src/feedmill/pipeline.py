@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,9 @@ if TYPE_CHECKING:
     from .bodies import BodyResult
     from .rewrite import RewriteReport
 
+READ_POOL_THRESHOLD = 500
+"""From this many post files to read, a process pool reads them (it costs ~0.1 s to start)."""
+READ_CHUNK = 250
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) while a stage runs."""
 
@@ -119,7 +126,26 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def _settings_key(*parts: object) -> str:
-    return hashlib.sha1(repr((__version__, *parts)).encode("utf-8")).hexdigest()
+    """A digest of settings and data that is the same in every process for equal values."""
+    text = json.dumps(_canonical((__version__, *parts)), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    # repr() is not enough: a frozenset's order changes with each process's string hashing.
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(item) for item in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, Mapping):
+        return sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=repr)
+    if is_dataclass(value) and not isinstance(value, type):
+        return [type(value).__name__, [[f.name, _canonical(getattr(value, f.name))] for f in fields(value)]]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # Path, ZoneInfo (its key), FileStamp's ints are covered above
 
 
 @dataclass
@@ -224,17 +250,49 @@ class _Build:
     # --- load + normalize, through the cache ---
 
     def load(self, files: dict[str, tuple[int, FileStamp | None]]) -> list[Article]:
-        articles: list[Article] = []
         settings = [
             _settings_key(self.config.site.url, self.config.site.timezone.key, self.config.undated, folder)
             for folder in self.config.posts
         ]
-        for done, (key, (index, stamp)) in enumerate(files.items(), 1):
-            self.progress("load", done, len(files))
-            article = self.load_one(key, stamp, self.config.posts[index], settings[index])
-            if article is not None:
+        outcomes: dict[str, tuple[PostOutcome, str]] = {}
+        pending: list[tuple[str, int]] = []
+        for key, (index, stamp) in files.items():
+            cached = self.cache.post(key) if stamp else None
+            if cached and cached.stamp == stamp and cached.settings == settings[index]:
+                outcomes[key] = (cached.outcome, cached.sha)
+            elif stamp:
+                pending.append((key, index))
+        for (key, index), (outcome, digest) in zip(pending, self.read_posts(pending)):
+            outcomes[key] = (outcome, digest)
+            stamp = files[key][1]
+            assert stamp is not None
+            self.cache.remember_post(key, CachedPost(stamp, digest, settings[index], outcome))
+        articles: list[Article] = []
+        for key, (index, stamp) in files.items():
+            if stamp is None:
+                self.report.skipped.append(Problem(key, "cannot read file: it vanished or is not accessible"))
+            elif (article := self.take(key, *outcomes[key], self.config.posts[index])) is not None:
                 articles.append(article)
         return articles + self.load_remote()
+
+    def read_posts(self, pending: list[tuple[str, int]]) -> list[tuple[PostOutcome, str]]:
+        """Read and normalize these post files: in a process pool when there are many."""
+        folders = self.config.posts
+        if len(pending) < READ_POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
+            results = []
+            for done, (key, index) in enumerate(pending, 1):
+                self.progress("load", done, len(pending))
+                results.append(_read_and_normalize(Path(key), folders[index], self.config))
+            return results
+        # Only what normalizing needs crosses to the workers (remote sources hold unpicklable views).
+        light = replace(self.config, sources=(), source_rewrites={}, rewrite=None)
+        chunks = [pending[i:i + READ_CHUNK] for i in range(0, len(pending), READ_CHUNK)]
+        results = []
+        with ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
+            for chunk_results in pool.map(_read_chunk, chunks, [light] * len(chunks)):
+                results.extend(chunk_results)
+                self.progress("load", len(results), len(pending))
+        return results
 
     def load_remote(self) -> list[Article]:
         """The stored articles of the configured remote sources (`feedmill collect` fills the store)."""
@@ -253,20 +311,7 @@ class _Build:
         self.report.posts_read += len(articles)
         return articles
 
-    def load_one(self, key: str, stamp: FileStamp | None, folder: PostFolder, settings: str) -> Article | None:
-        if stamp is None:
-            self.report.skipped.append(Problem(key, "cannot read file: it vanished or is not accessible"))
-            return None
-        path = Path(key)
-        cached = self.cache.post(key)
-        if cached and cached.stamp == stamp and cached.settings == settings:
-            outcome, digest = cached.outcome, cached.sha
-        else:
-            outcome, digest = _read_and_normalize(path, folder, self.config)
-            self.cache.remember_post(key, CachedPost(stamp, digest, settings, outcome))
-        return self.take(key, outcome, folder, digest)
-
-    def take(self, key: str, outcome: PostOutcome, folder: PostFolder, digest: str) -> Article | None:
+    def take(self, key: str, outcome: PostOutcome, digest: str, folder: PostFolder) -> Article | None:
         self.report.warnings.extend(Problem(key, warning) for warning in outcome.warnings)
         if outcome.kind == "draft":
             self.report.drafts += 1
@@ -451,6 +496,10 @@ def _last_build_record(key: str, files: dict[str, tuple[int, FileStamp | None]],
             "refused": problems(report.refused),
         },
     }
+
+
+def _read_chunk(items: list[tuple[str, int]], config: Config) -> list[tuple[PostOutcome, str]]:
+    return [_read_and_normalize(Path(key), config.posts[index], config) for key, index in items]
 
 
 def _read_and_normalize(path: Path, folder: PostFolder, config: Config) -> tuple[PostOutcome, str]:
