@@ -402,14 +402,10 @@ class _Build:
     # --- render + publish ---
 
     def render(self, nodes: list[FeedNode]) -> None:
-        from .jsonfeed import render_json  # feedgen and lxml load only when a feed must be rendered
-        from .render import render_node
+        from .renderpool import render_nodes  # feedgen loads only when a feed must be rendered
 
-        for done, node in enumerate(nodes, 1):
+        for done, feeds in enumerate(render_nodes(nodes, self.config), 1):
             self.progress("render", done, len(nodes))
-            feeds = render_node(node, self.config)
-            if "json" in self.feed_files:
-                feeds.append(render_json(node, self.config))
             for feed in feeds:
                 self.publish(feed.relpath, feed.data, feed.items)
 
