@@ -25,7 +25,7 @@ from typing import Any
 
 from .model import Article
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
@@ -204,9 +204,23 @@ def _post_columns(outcome: PostOutcome) -> tuple[Any, ...]:
     return head + (
         article.title, article.link, article.guid, article.published.isoformat(),
         article.updated.isoformat() if article.updated else None, article.author, article.summary,
-        json.dumps(article.categories, ensure_ascii=False), json.dumps(article.tags, ensure_ascii=False),
+        _join_paths(article.categories), _UNIT.join(article.tags),
         article.image, article.content_format,
     )
+
+
+# Category paths as text: names joined by the ASCII unit separator, paths by the record
+# separator (neither can occur in a name: load strips control characters). Splitting is
+# several times faster than json.loads for the 10,000 rows a build reads.
+_UNIT, _RECORD = "\x1f", "\x1e"
+
+
+def _join_paths(paths: tuple[tuple[str, ...], ...]) -> str:
+    return _RECORD.join(_UNIT.join(path) for path in paths)
+
+
+def _split_paths(text: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(path.split(_UNIT)) for path in text.split(_RECORD)) if text else ()
 
 
 def _outcome(row: tuple[Any, ...]) -> PostOutcome:
@@ -221,8 +235,8 @@ def _outcome(row: tuple[Any, ...]) -> PostOutcome:
         published=datetime.fromisoformat(published),
         updated=datetime.fromisoformat(updated) if updated else None,
         author=author, summary=summary,
-        categories=tuple(tuple(path) for path in json.loads(categories)),
-        tags=tuple(json.loads(tags)) if tags != "[]" else (),
+        categories=_split_paths(categories),
+        tags=tuple(tags.split(_UNIT)) if tags else (),
         image=image, content_format=content_format,
     )
     return PostOutcome(kind, article, "", warnings_tuple)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,16 +103,11 @@ def run_command(config_path: Path, out: Path | None, strict: bool, dry_run: bool
 
 def _build(log: _Log, config_path: Path, *, out: Path | None, strict: bool, dry_run: bool,
            allow_shrink: bool, wait: float, verbose: bool) -> int:
-    try:
-        with _progress_bars(enabled=not log.json and not log.quiet) as progress:
-            report = build(config_path, out=out, dry_run=dry_run, allow_shrink=allow_shrink,
-                           wait=wait, progress=progress)
-    except ConfigError as exc:
-        log.event("error", "config error", message=f"config error: {exc}", key=exc.key, file=exc.file)
-        return EXIT_CONFIG
-    except BuildLocked as exc:
-        log.event("error", "locked", message=str(exc))
-        return EXIT_LOCKED
+    with _progress_bars(enabled=not log.json and not log.quiet) as progress:
+        report = _guarded(log, build, config_path, out=out, dry_run=dry_run, allow_shrink=allow_shrink,
+                          wait=wait, progress=progress)
+    if isinstance(report, int):
+        return report
     _log_report(report, log, verbose)
     if report.errors:
         return EXIT_IO
@@ -121,17 +116,24 @@ def _build(log: _Log, config_path: Path, *, out: Path | None, strict: bool, dry_
     return EXIT_PROBLEMS if strict and report.skipped else EXIT_OK
 
 
-def _collect(log: _Log, config_path: Path, write_posts: Path | None, wait: float) -> int:
-    from .collector import collect  # requests and feedparser load only here
-
+def _guarded(log: _Log, job: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a library call; a config error or a held lock becomes its message and exit code."""
     try:
-        report = collect(config_path, write_posts_to=write_posts, wait=wait)
+        return job(*args, **kwargs)
     except ConfigError as exc:
         log.event("error", "config error", message=f"config error: {exc}", key=exc.key, file=exc.file)
         return EXIT_CONFIG
     except BuildLocked as exc:
         log.event("error", "locked", message=str(exc))
         return EXIT_LOCKED
+
+
+def _collect(log: _Log, config_path: Path, write_posts: Path | None, wait: float) -> int:
+    from .collector import collect  # requests and feedparser load only here
+
+    report = _guarded(log, collect, config_path, write_posts_to=write_posts, wait=wait)
+    if isinstance(report, int):
+        return report
     for outcome in report.outcomes:
         if outcome.problem:
             log.event("error", "source failed", message=str(outcome.problem), source=outcome.source.url,

@@ -353,8 +353,9 @@ class _Build:
         if cached is None or (digest is not None and cached.digest != digest):
             return False
         try:
-            return FileStamp.of(inside(self.config.output.dir, relpath)) == cached.stamp
-        except FileNotFoundError:
+            # A plain join: relpaths come from slugs, and `inside` guards every write.
+            return FileStamp.of(os.path.join(self.config.output.dir, relpath)) == cached.stamp
+        except OSError:
             return False
 
     # --- bodies ---
