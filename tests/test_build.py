@@ -275,3 +275,20 @@ def test_summary_entities_are_decoded_once(project):
     project.post("a.md", title="A", body="<p>a &amp;lt;b&amp;gt; c</p>")
     build(project.config())
     assert "<summary>a &amp;lt;b&amp;gt; c</summary>" in (project.out / "atom.xml").read_text(encoding="utf-8")
+
+
+def test_each_published_body_is_parsed_once(project, monkeypatch):
+    import feedmill.normalize
+    import feedmill.sanitize
+
+    calls = []
+    real_parse = feedmill.sanitize.parse_fragment
+    monkeypatch.setattr(feedmill.sanitize, "parse_fragment", lambda *a: calls.append("sanitize") or real_parse(*a))
+    monkeypatch.setattr(feedmill.normalize, "html_to_text", lambda *a: calls.append("text") or "")
+    project.post("a.md", title="A", body="<p>Intro <b>bold</b></p>\n<!-- more -->\n<p>Rest</p>")
+    project.post("b.md", title="B", body="<p>All of it</p>")
+    build(project.config())
+    assert calls == ["sanitize", "sanitize"]
+    summaries = {e.title: e.summary for e in parse((project.out / "atom.xml").read_bytes()).entries}
+    assert summaries == {"A": "Intro bold", "B": "All of it"}
+    assert "more" not in (project.out / "atom.xml").read_text(encoding="utf-8").split("<entry>", 1)[1]

@@ -17,7 +17,7 @@ from typing import Any
 
 from .load import PostError, read_post
 from .model import Article
-from .normalize import fill_summary, new_markdown_converter, render_markdown
+from .normalize import new_markdown_converter, render_markdown
 from .rewrite import RewriteReport, Rewriter, combine_reports
 from .rewrite_settings import RewriteSettings
 
@@ -131,8 +131,7 @@ def _finish_one(job: BodyJob, converter: Any, rewriter: Rewriter) -> BodyResult 
         summary=job.summary, content=body, image=job.image, content_format=content_format,
     )
     render_markdown(article, converter)
-    fill_summary(article)  # before rewriting: sanitizing drops the <!-- more --> comment
-    problems = rewriter.rewrite_article(article)
+    problems = rewriter.rewrite_article(article)  # also fills an empty summary
     return BodyResult(article.content, article.summary, article.image, tuple(p.reason for p in problems))
 
 

@@ -1,6 +1,6 @@
 """Normalize stage: turn a RawPost's front matter into an Article's typed fields.
 
-The body is left as it is here; `render_markdown` and `fill_summary` finish it later, and only for
+The body is left as it is here; `render_markdown` and the rewrite stage finish it later, and only for
 articles that land in a written feed (most of a large corpus never needs its body parsed).
 """
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 IMAGE_KEYS = ("headimg", "thumbnail", "cover", "image")
 SUMMARY_KEYS = ("description", "excerpt")
 SUMMARY_LENGTH = 200
-MORE_MARKER = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 _ISO_DATE = re.compile(
     r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
     r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?)?"
@@ -346,14 +345,3 @@ def new_markdown_converter() -> markdown.Markdown:
     import markdown  # loaded on first use: a no-change rebuild never needs it
 
     return markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
-
-
-def fill_summary(article: Article) -> None:
-    """Summary: front matter's, else the part before `<!-- more -->`, else the text's start."""
-    if article.summary:
-        return
-    more = MORE_MARKER.search(article.content)
-    if more:
-        article.summary = fold_space(html_to_text(article.content[: more.start()]))
-    else:
-        article.summary = truncate(fold_space(html_to_text(article.content)), SUMMARY_LENGTH)

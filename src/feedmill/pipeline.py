@@ -12,8 +12,8 @@ import json
 import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +47,7 @@ class BuildReport:
     output_dir: Path
     dry_run: bool = False
     posts_read: int = 0
-    """Post files that became articles."""
+    """Articles read: post files that became articles, and stored remote articles."""
     drafts: int = 0
     skipped: list[Problem] = field(default_factory=list)
     """Posts left out of every feed, each with the reason."""

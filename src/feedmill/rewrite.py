@@ -22,6 +22,7 @@ from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from feedmill.model import Article, Problem
+from feedmill.normalize import SUMMARY_LENGTH, fold_space, truncate
 from feedmill.rewrite_settings import (
     TARGETS,
     RewriteSettings,
@@ -146,7 +147,10 @@ class Rewriter:
         return new
 
     def rewrite_article(self, article: Article) -> list[Problem]:
-        """Rewrite `article.content` and `article.image` in place; never raises."""
+        """Rewrite `article.content` and `article.image` in place; never raises.
+
+        An empty `article.summary` is filled from the cleaned body: its text before Hexo's
+        `<!-- more -->`, else its first SUMMARY_LENGTH characters."""
         self._articles += 1
         log = _ArticleLog(article.source)
         problems: list[Problem] = []
@@ -188,10 +192,16 @@ class Rewriter:
             return self._resolve(url, article.link, target, data_ok, log)
 
         try:
-            return self._sanitizer.clean(article.content, article.source, hook)
+            cleaned = self._sanitizer.clean(article.content, article.source, hook)
         except HtmlError as e:
             problems.append(Problem(article.source, f"body could not be parsed completely ({e}); kept as plain text"))
             return _plain_text_html(article.content)
+        if not article.summary:
+            if cleaned.excerpt is not None:
+                article.summary = fold_space(cleaned.excerpt)
+            else:
+                article.summary = truncate(fold_space(cleaned.text), SUMMARY_LENGTH)
+        return cleaned.html
 
     # ----- one URL -----
 

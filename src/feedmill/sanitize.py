@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
@@ -87,6 +88,19 @@ def make_parser() -> lxml.html.HTMLParser:
     silently drops the rest of the document, which would lose prose.
     """
     return lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+
+
+MORE_MARKER = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
+_MORE = "feedmill-more"
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    html: str
+    text: str
+    """The visible text of the cleaned body."""
+    excerpt: str | None
+    """The text before Hexo's `<!-- more -->`, when the body has one."""
 
 
 class HtmlError(ValueError):
@@ -182,18 +196,26 @@ class Sanitizer:
         extra = [s for folder, sels in self._by_source if f"/{folder}/" in path for s in sels]
         return self._global + extra
 
-    def clean(self, body: str, source: str, hook: UrlHook) -> str:
+    def clean(self, body: str, source: str, hook: UrlHook) -> Cleaned:
         """Sanitize `body` and rewrite its URLs through `hook`. Raises `HtmlError`."""
-        root = parse_fragment(body, self._parser)
+        # The parser drops comments, so Hexo's <!-- more --> becomes an element that survives
+        # until the text before it is read: the summary comes from this one parse of the body.
+        root = parse_fragment(MORE_MARKER.sub(f"<{_MORE}></{_MORE}>", body, count=1), self._parser)
         doomed = {el for sel in self.selectors_for(source) for el in sel(root)}
         _Walk(self.settings, hook, doomed).run(root)
-        return serialize_fragment(root)
+        more = next(root.iter(_MORE), None)
+        excerpt = None
+        if more is not None:
+            excerpt = "".join(more.xpath("preceding::text()"))
+            more.drop_tag()
+        return Cleaned(serialize_fragment(root), root.text_content(), excerpt)
 
 
 def _conform(root: lxml.html.HtmlElement) -> None:
     """Make the tree one that an HTML 5 parser reads back as it stands (the validator's test)."""
     for el in list(root.iter()):
-        if el is not root and isinstance(el.tag, str) and el.tag not in HTML_ELEMENTS and not _in_svg(el):
+        if (el is not root and isinstance(el.tag, str) and el.tag not in HTML_ELEMENTS and el.tag != _MORE
+                and not _in_svg(el)):
             el.drop_tag()
     for paragraph in list(root.iter("p")):
         # libxml2 keeps <p><code><p>..</p></code></p>; HTML 5 closes the outer <p> at the inner one.
