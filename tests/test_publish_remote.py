@@ -145,3 +145,19 @@ def test_cli_collect_and_run_exit_codes(project, server):
     server.routes["/gone"] = Reply(rss_range(5, 5))
     assert runner.invoke(main, ["run", "--config", str(config_file)]).exit_code == 0
     assert item_date(5).year == 2024
+
+
+def test_cli_check_images_lists_dead_images_by_host(project, server):
+    server.routes["/ok.png"] = Reply(b"\x89PNG", headers={"Content-Type": "image/png"})
+    project.post("a.md", title="A", body=f'<img src="{server.url("/ok.png")}"><img src="{server.url("/gone.png")}">')
+    config_file = project.root / "feedmill.yml"
+    config_file.write_text(json.dumps(project.config()), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", "--config", str(config_file)]).exit_code == 0
+    result = runner.invoke(main, ["check-images", "--config", str(config_file), "--timeout", "2"])
+    assert result.exit_code == 1, result.output
+    assert "2 image URL(s) checked" in result.stdout and "1 alive, 1 dead" in result.stdout
+    assert f"127.0.0.1:{server.port}: 1 dead" in result.stdout
+    assert f"404 {server.url('/gone.png')}" in result.stdout
+    server.routes["/gone.png"] = Reply(b"\x89PNG", headers={"Content-Type": "image/png"})
+    assert runner.invoke(main, ["check-images", "--config", str(config_file)]).exit_code == 0
