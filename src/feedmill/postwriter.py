@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timezone
@@ -22,6 +20,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from .model import Article
+from .publish import write_if_changed
 
 MANIFEST = ".feedmill-posts.json"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -47,9 +46,9 @@ def write_posts(articles: Sequence[Article], folder: str | Path) -> WriteReport:
     written: list[Path] = []
     unchanged: list[Path] = []
     for path, article in _assign_paths(articles, folder, manifest).items():
-        changed = _write_if_changed(path, render_post(article).encode("utf-8"))
+        changed = write_if_changed(path, render_post(article).encode("utf-8"))
         (written if changed else unchanged).append(path)
-    _write_if_changed(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    write_if_changed(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
     return WriteReport(written, unchanged)
 
 
@@ -139,21 +138,3 @@ def _safe_name(text: str) -> str:
 
 def _truncate_utf8(text: str, limit: int) -> str:
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
-
-
-def _write_if_changed(path: Path, data: bytes) -> bool:
-    if path.is_file() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A reader (or a crash) sees the old file or the new one, never half of one.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".feedmill-", suffix=".tmp")
-    try:
-        # mkstemp makes the file private; a post must stay readable like the one it replaces.
-        os.fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return True
