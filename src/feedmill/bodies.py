@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from .load import PostError, read_post
+from .load import PostError, is_markdown, read_body
 from .model import Article
 from .normalize import new_markdown_converter, render_markdown
 from .rewrite import RewriteReport, Rewriter, combine_reports
@@ -122,10 +121,10 @@ def _finish_one(job: BodyJob, converter: Any, rewriter: Rewriter) -> BodyResult 
         body, content_format = job.html or "", "html"
     else:
         try:
-            raw = read_post(Path(job.source), Path(job.folder))
+            body = read_body(job.source)
         except PostError as exc:
             return f"unreadable since it was listed: {exc}"
-        body, content_format = raw.body, "markdown" if raw.is_markdown else "html"
+        content_format = "markdown" if is_markdown(job.source) else "html"
     article = Article(
         source=job.source, title="", link=job.link, guid=job.link, published=_UNUSED_DATE,
         summary=job.summary, content=body, image=job.image, content_format=content_format,

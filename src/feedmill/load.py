@@ -61,7 +61,11 @@ class RawPost:
 
     @property
     def is_markdown(self) -> bool:
-        return self.path.suffix.lower() in (".md", ".markdown")
+        return is_markdown(self.path)
+
+
+def is_markdown(path: Path | str) -> bool:
+    return os.path.splitext(path)[1].lower() in (".md", ".markdown")
 
 
 def find_post_files(folder: Path) -> Iterator[str]:
@@ -88,15 +92,23 @@ def find_post_files(folder: Path) -> Iterator[str]:
 def read_post(path: Path | str, folder: Path) -> RawPost:
     """Read one post file. Raises PostError with the reason when it cannot be used."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PostError(f"cannot read file: {exc.strerror or exc}") from None
-    text = _decode(data)
-    front_text, body = split_front_matter(text)
+    data = _read_bytes(path)
+    front_text, body = split_front_matter(_decode(data))
     front, warnings = parse_front_matter(front_text)
     digest = hashlib.sha1(data).hexdigest()
     return RawPost(path, path.relative_to(folder).as_posix(), front, body, warnings, digest)
+
+
+def read_body(path: Path | str) -> str:
+    """Only the body of a post file (front matter not parsed). Raises PostError."""
+    return split_front_matter(_decode(_read_bytes(Path(path))))[1]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PostError(f"cannot read file: {exc.strerror or exc}") from None
 
 
 def _decode(data: bytes) -> str:
