@@ -307,3 +307,28 @@ def test_the_replay_shortcut_works_across_processes_with_different_hash_seeds(pr
     first, second = run("1"), run("2")
     assert first["written"] == 15 and first["rewrites"] is not None
     assert second["written"] == 0 and second["rewrites"] is None  # no body was even read
+
+
+def test_a_state_folder_that_cannot_be_created_is_a_clear_error(project):
+    site(project)
+    (project.root / "state").write_text("a file, not a folder")
+    config_file = project.root / "feedmill.yml"
+    config_file.write_text(json.dumps(project.config(state_dir="state")), encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "--config", str(config_file)])
+    assert result.exit_code == 74
+    assert f"cannot use {project.root / 'state'}" in result.stderr and "Traceback" not in result.output
+
+
+def test_files_are_listed_once_when_planning_runs_again(project):
+    site(project)
+    build(project.config())
+    project.post("a/p9.md", title="A9", categories="[A, B]", date="2021-08-20 09:00:00")
+    victim = project.posts / "a" / "p9.md"
+
+    def delete_after_loading(stage, done, total):
+        if stage == "load" and done == total and victim.exists():
+            victim.unlink()
+
+    report = build(project.config(), progress=delete_after_loading)
+    listed = report.feeds_written + report.feeds_unchanged
+    assert len(listed) == len(set(listed)) == 15

@@ -43,7 +43,8 @@ def test_dates_are_read_in_every_corpus_format(text, expected):
     assert parsed == expected and parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("text", ["Invalid Date", "2021-13-45", "yesterday", "", None])
+@pytest.mark.parametrize("text", ["Invalid Date", "2021-13-45", "yesterday", "", None,
+                                  "2024-01-01 10:00:00+25:00", "2024-01-01T10:00:00+05:75"])
 def test_unreadable_dates_are_none(text):
     assert parse_date(text, SHANGHAI) is None
 

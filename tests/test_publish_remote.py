@@ -161,3 +161,56 @@ def test_cli_check_images_lists_dead_images_by_host(project, server):
     assert f"404 {server.url('/gone.png')}" in result.stdout
     server.routes["/gone.png"] = Reply(b"\x89PNG", headers={"Content-Type": "image/png"})
     assert runner.invoke(main, ["check-images", "--config", str(config_file)]).exit_code == 0
+
+
+def test_control_characters_and_surrogates_from_upstream_never_reach_the_store_or_feeds(project, server):
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1", "title": "J",
+        "items": [
+            {"id": "tag:example.org,2024:\u0001post", "url": "https://example.org/p/1", "title": "bad \ud800 \u0007title",
+             "content_html": "<p>x\u0001y</p>", "date_published": "2024-01-01T00:00:00Z"},
+            {"id": "tag:example.org,2024:fine", "url": "https://example.org/p/2", "title": "fine",
+             "content_html": "<p>ok</p>", "date_published": "2024-01-02T00:00:00Z"},
+        ],
+    }
+    body = json.dumps(feed).encode("utf-8")  # json.dumps escapes the lone surrogate as \ud800
+    server.routes["/j"] = Reply(body, headers={"Content-Type": "application/feed+json"})
+    config = remote_config(project, server, [{"url": "/j", "category": ["J"]}])
+    assert collect(config, settings=FAST).failed == []
+    build(config)
+    published = {e.title: e for e in entries(project.out / "rss.xml")}
+    assert set(published) == {"bad title", "fine"}
+    assert published["bad title"].id == "tag:example.org,2024:post"
+    assert build(config).errors == []
+
+
+def test_a_feed_nested_too_deeply_fails_that_source_only(project, server):
+    server.routes["/deep"] = Reply(b'{"version": "https://jsonfeed.org/version/1.1", "x": ' + b"[" * 100000 + b"]" * 100000 + b"}",
+                                   headers={"Content-Type": "application/feed+json"})
+    server.routes["/ok"] = Reply(rss_range(1, 1))
+    config = remote_config(project, server, [{"url": "/deep", "category": ["D"]}, {"url": "/ok", "category": ["O"]}])
+    report = collect(config, settings=FAST)
+    assert [o.status for o in report.outcomes] == ["failed", "ok"]
+    assert "nested too deeply" in report.outcomes[0].problem.reason
+
+
+def test_changing_a_sources_own_rewrite_rules_rebuilds_its_feeds(project, server):
+    server.routes["/own"] = Reply(rss(rss_item(1, body='<img src="http://img.example/a.png">')))
+    feeds = [{"url": "/own", "category": ["O"]}]
+    config = remote_config(project, server, feeds)
+    collect(config, settings=FAST)
+    build(config)
+    feeds[0]["rewrite"] = {"rules": [{"match": {"host": "img.example"}, "action": "https"}]}
+    changed = remote_config(project, server, feeds)
+    assert "o/rss.xml" in build(changed).feeds_written
+    assert "https://img.example/a.png" in entries(project.out / "o" / "rss.xml")[0].content[0].value
+
+
+def test_run_dry_run_does_not_fetch(project, server):
+    server.routes["/feed"] = Reply(rss_range(1, 1))
+    config_file = project.root / "feedmill.yml"
+    config_file.write_text(json.dumps(remote_config(project, server, [{"url": "/feed", "category": ["A"]}])),
+                           encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "--config", str(config_file), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert server.hits("/feed") == [] and not project.out.exists()

@@ -406,3 +406,7 @@ def test_paragraph_holding_a_block_becomes_a_div_so_html5_reads_it_back():
 def test_unknown_elements_are_unwrapped_and_their_text_kept():
     assert clean("<div><route path='/x'>Route text</route><my-widget>w</my-widget></div>") == (
         "<div>Route textw</div>")
+
+
+def test_document_tags_hidden_inside_each_other_cannot_end_the_body_early():
+    assert clean("<p>one</p></ht</html>ml><p>two</p>") == "<p>one</p><p>two</p>"

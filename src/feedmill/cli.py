@@ -7,6 +7,7 @@ Output is for two audiences: a person at a terminal (progress bars for slow stag
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -93,8 +94,9 @@ def run_command(config_path: Path, out: Path | None, strict: bool, dry_run: bool
                 wait: float, quiet: bool, verbose: bool, log_format: str) -> None:
     """collect, then build: the command for cron. Exit code: build's, else collect's."""
     log = _Log(log_format, quiet)
-    collected = _collect(log, config_path, None, wait)
-    if collected in (EXIT_CONFIG, EXIT_LOCKED):
+    # A dry run writes nothing, the article store included: it only builds from what is stored.
+    collected = EXIT_OK if dry_run else _collect(log, config_path, None, wait)
+    if collected in (EXIT_CONFIG, EXIT_LOCKED, EXIT_IO):
         sys.exit(collected)
     built = _build(log, config_path, out=out, strict=strict, dry_run=dry_run,
                    allow_shrink=allow_shrink, wait=wait, verbose=verbose)
@@ -126,6 +128,11 @@ def _guarded(log: _Log, job: Callable[..., Any], *args: Any, **kwargs: Any) -> A
     except BuildLocked as exc:
         log.event("error", "locked", message=str(exc))
         return EXIT_LOCKED
+    except (OSError, sqlite3.Error) as exc:  # the state or output folder cannot be used
+        where = getattr(exc, "filename", None)
+        message = f"cannot use {where}: {exc.strerror}" if where and getattr(exc, "strerror", None) else str(exc)
+        log.event("error", "io error", message=message)
+        return EXIT_IO
 
 
 def _collect(log: _Log, config_path: Path, write_posts: Path | None, wait: float) -> int:

@@ -7,6 +7,7 @@ and HTTP validators exactly as they were, so the next run simply tries again.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -113,7 +114,8 @@ def stored_articles(store: Store, sources: Sequence[RemoteSource]) -> list[Artic
     return list(by_link.values())
 
 
-_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+# A scheme, then only printable ASCII: anything else would make an invalid id in the feeds.
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[!-~]+$")
 
 
 def _published_guid(guid: str, source_url: str) -> str:
@@ -122,7 +124,7 @@ def _published_guid(guid: str, source_url: str) -> str:
             return to_uri(guid)
         except UrlError:
             pass
-    elif _URI_SCHEME.match(guid) and guid.isascii():
+    elif _URI_SCHEME.match(guid):
         return guid  # tag:, urn: and the like are URIs already
     return f"{source_url}#{quote(guid, safe='')}"
 
@@ -170,8 +172,13 @@ def _save(source: RemoteSource, result: FetchResult, store: Store, now: datetime
         )
     except FeedError as exc:
         return SourceOutcome(source, "failed", problem=Problem(source.url, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - one source's unforeseen data must not stop the others
+        return SourceOutcome(source, "failed", problem=Problem(source.url, f"could not be read ({type(exc).__name__}: {exc})"))
     entries = feed.entries[: source.limit] if source.limit else feed.entries
-    counts = store.save(source.url, entries, seen=now, validators=result.validators)
+    try:
+        counts = store.save(source.url, entries, seen=now, validators=result.validators)
+    except (sqlite3.Error, ValueError) as exc:  # rolled back: the source's stored articles are as they were
+        return SourceOutcome(source, "failed", problem=Problem(source.url, f"could not be stored ({exc})"))
     return SourceOutcome(
         source, "ok", counts.new, counts.updated, counts.unchanged, warnings=tuple(feed.warnings)
     )

@@ -108,8 +108,10 @@ def _from_iso_match(match: re.Match[str], zone: tzinfo) -> datetime | None:
         return moment.replace(tzinfo=timezone.utc)
     sign = -1 if offset[0] == "-" else 1
     digits = offset[1:].replace(":", "")
-    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-    return moment.replace(tzinfo=timezone(sign * delta))
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        return None  # "+25:00" is no offset; the post is reported as undated
+    return moment.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
 
 
 def _post_date(raw: RawPost, zone: tzinfo, undated: str) -> datetime:

@@ -173,7 +173,9 @@ class _Build:
         self.posts: dict[str, _Post] = {}
         self.finished: set[str] = set()
         self.digests: dict[str, str] = {}
-        self.body_settings = _settings_key(config.rewrite)
+        self.fresh: list[str] = []
+        # A source's own rewrite section changes its bodies as much as the global one.
+        self.body_settings = _settings_key(config.rewrite, config.source_rewrites)
         self.feed_settings = _settings_key(config.site, config.output, config.websub, self.body_settings)
 
     def run(self) -> None:
@@ -190,6 +192,7 @@ class _Build:
             articles = [a for a in articles if a.source not in failed]
             nodes = group_articles(articles, self.config.output.limit, self.config.output.slugs)
             stale = self.plan(nodes)
+        self.report.feeds_unchanged.extend(self.fresh)
         self.render(stale)
         self.render_site_files(nodes)
         self.remove_vanished(nodes)
@@ -326,8 +329,12 @@ class _Build:
     # --- which feeds must be rendered again ---
 
     def plan(self, nodes: list[FeedNode]) -> list[FeedNode]:
-        """Nodes with a feed file whose inputs changed, or that is missing or was altered."""
+        """Nodes with a feed file whose inputs changed, or that is missing or was altered.
+
+        The files of the other nodes are listed in `self.fresh` (planning may run again when a
+        post vanished while its body was read)."""
         self.digests = {}
+        self.fresh = []
         stale = []
         for node in nodes:
             fresh = True
@@ -338,7 +345,7 @@ class _Build:
                 if not self.is_current(relpath, digest):
                     fresh = False
             if fresh:
-                self.report.feeds_unchanged.extend("/".join((*node.slugs, n)) for n in self.feed_files.values())
+                self.fresh.extend("/".join((*node.slugs, n)) for n in self.feed_files.values())
             else:
                 stale.append(node)
         return stale
@@ -511,6 +518,9 @@ def _read_and_normalize(path: Path, folder: PostFolder, config: Config) -> tuple
         article = normalize_post(raw, folder, config)
     except PostError as exc:
         return PostOutcome("skipped", reason=str(exc), warnings=tuple(raw.warnings)), raw.digest
+    except Exception as exc:  # noqa: BLE001 - one post's unforeseen content must not stop the build
+        reason = f"could not be read ({type(exc).__name__}: {exc})"
+        return PostOutcome("skipped", reason=reason, warnings=tuple(raw.warnings)), raw.digest
     article.content = ""  # the body is read again, and only, when a feed needs it
     return PostOutcome("article", article, warnings=tuple(raw.warnings)), raw.digest
 

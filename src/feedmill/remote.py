@@ -25,7 +25,7 @@ import json
 import re
 import xml.sax
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from html import escape
@@ -40,6 +40,7 @@ from lxml.etree import ParserError
 from requests.utils import requote_uri
 
 from .model import Article, CategoryPath, Problem
+from .sanitize import strip_xml_illegal
 
 _EARLIEST_TRUSTED = datetime(1971, 1, 1, tzinfo=timezone.utc)
 _FUTURE_SLACK = timedelta(days=1)
@@ -82,6 +83,17 @@ class _Raw:
     content_html: str = ""
     tags: tuple[str, ...] = ()
     image: str = ""
+
+
+def _xml_safe_raw(raw: _Raw) -> _Raw:
+    """Drop characters XML cannot carry (control characters, lone surrogates) from every text
+    field: upstream feeds have them, and one in a stored id would break every later build."""
+    return replace(
+        raw,
+        **{name: strip_xml_illegal(getattr(raw, name))
+           for name in ("id", "link", "title", "author", "summary_html", "content_html", "image")},
+        tags=tuple(strip_xml_illegal(tag) for tag in raw.tags),
+    )
 
 
 def parse_feed(
@@ -204,6 +216,8 @@ def _read_json_feed(body: bytes, base: str) -> tuple[str, str, list[_Raw]]:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise FeedError(f"broken JSON: {exc}") from None
+    except RecursionError:
+        raise FeedError("broken JSON: nested too deeply") from None
     version = data.get("version") if isinstance(data, dict) else None
     if not isinstance(version, str) or not version.startswith(_JSON_FEED_VERSION):
         raise FeedError("not a feed: JSON without a JSON Feed 1.x `version`")
@@ -286,7 +300,7 @@ class _Context:
     def normalize_all(self, raws: Iterable[_Raw]) -> list[RemoteEntry]:
         entries: dict[str, RemoteEntry] = {}
         for position, raw in enumerate(raws, start=1):
-            entry = self._normalize(raw, position)
+            entry = self._normalize(_xml_safe_raw(raw), position)
             if entry is None:
                 continue
             if entry.article.guid in entries:

@@ -125,7 +125,10 @@ def _is_placeholder_srcset(value: str) -> bool:
 def parse_fragment(body: str, parser: lxml.html.HTMLParser) -> lxml.html.HtmlElement:
     """Parse an HTML fragment; returns the `body` element holding it. Raises `HtmlError`
     when libxml2 had to give up on part of it (its content would be lost)."""
-    data = _DOCUMENT_TAGS.sub("", strip_xml_illegal(body)).encode("utf-8", "replace")
+    text = strip_xml_illegal(body)
+    while _DOCUMENT_TAGS.search(text):  # until none is left: `</ht</html>ml>` hides one
+        text = _DOCUMENT_TAGS.sub("", text)
+    data = text.encode("utf-8", "replace")
     try:
         # No closing tags: an unclosed tag at the end would read them as attributes.
         doc = lxml.html.document_fromstring(b"<html><body>" + data, parser=parser)
