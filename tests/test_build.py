@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import feedparser
@@ -292,3 +293,18 @@ def test_each_published_body_is_parsed_once(project, monkeypatch):
     summaries = {e.title: e.summary for e in parse((project.out / "atom.xml").read_bytes()).entries}
     assert summaries == {"A": "Intro bold", "B": "All of it"}
     assert "more" not in (project.out / "atom.xml").read_text(encoding="utf-8").split("<entry>", 1)[1]
+
+
+def test_output_does_not_depend_on_where_the_site_lives(project, tmp_path):
+    project.post("a.md", title="A", extra="link: /same/\n")
+    project.post("b.md", title="B", extra="link: /same/\n")
+    build(project.config())
+    moved = tmp_path / "elsewhere" / "site"
+    shutil.copytree(project.root, moved, ignore=shutil.ignore_patterns("feeds", ".feedmill"))
+    build({**project.config(), "root": str(moved)})
+    first = project.feed_files()
+    second = {p.relative_to(moved / "feeds").as_posix(): p.read_bytes()
+              for p in sorted((moved / "feeds").rglob("*")) if p.is_file()}
+    assert first == second
+    ids = [e.id for e in parse(first["atom.xml"]).entries]
+    assert sorted(ids) == ["https://example.org/same/", "https://example.org/same/#233405"]

@@ -28,9 +28,9 @@ CHUNK = 50
 @dataclass(frozen=True)
 class BodyJob:
     source: str
-    """The post file, or the name of a stored remote article."""
-    folder: str | None
-    """The post folder; None for a stored article, whose body is `html`."""
+    """The article's `source`, for messages and per-source sanitizing."""
+    path: str | None
+    """The post file; None for a stored article, whose body is `html`."""
     link: str
     """The article's URL, which relative URLs in the body resolve against."""
     summary: str
@@ -117,14 +117,14 @@ def _finish_chunk(
 
 
 def _finish_one(job: BodyJob, converter: Any, rewriter: Rewriter) -> BodyResult | str:
-    if job.folder is None:
+    if job.path is None:
         body, content_format = job.html or "", "html"
     else:
         try:
-            body = read_body(job.source)
+            body = read_body(job.path)
         except PostError as exc:
             return f"unreadable since it was listed: {exc}"
-        content_format = "markdown" if is_markdown(job.source) else "html"
+        content_format = "markdown" if is_markdown(job.path) else "html"
     article = Article(
         source=job.source, title="", link=job.link, guid=job.link, published=_UNUSED_DATE,
         summary=job.summary, content=body, image=job.image, content_format=content_format,

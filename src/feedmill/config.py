@@ -112,6 +112,14 @@ class Config:
     """A source's own `rewrite` section, by source URL: used instead of the global one."""
     retention: Retention = field(default_factory=lambda: Retention())
 
+    def display_path(self, path: str | Path) -> str:
+        """A post's path for messages and `Article.source`: relative to `root` when inside it,
+        so output (a guid suffix, ties in sorting) does not depend on where the site lives."""
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
 
 def load_config(source: str | Path | Mapping[str, Any], *, out: str | Path | None = None) -> Config:
     """Read and validate a config from a YAML file path or from a mapping.

@@ -55,7 +55,7 @@ def normalize_post(raw: RawPost, folder: PostFolder, config: Config) -> Article:
     categories = _categories(raw)
     link = _link(raw, folder, config, title, published, categories)
     return Article(
-        source=str(raw.path),
+        source=config.display_path(raw.path),
         title=title,
         link=link,
         guid=link,

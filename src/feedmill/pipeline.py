@@ -159,6 +159,8 @@ class _Post:
     html: str | None = None
     """The body of a stored article (a post's body is read from its file when needed)."""
     remote_source: str | None = None
+    path: str | None = None
+    """The post file."""
 
 
 class _Build:
@@ -273,7 +275,8 @@ class _Build:
         articles: list[Article] = []
         for key, (index, stamp) in files.items():
             if stamp is None:
-                self.report.skipped.append(Problem(key, "cannot read file: it vanished or is not accessible"))
+                reason = "cannot read file: it vanished or is not accessible"
+                self.report.skipped.append(Problem(self.config.display_path(key), reason))
             elif (article := self.take(key, *outcomes[key], self.config.posts[index])) is not None:
                 articles.append(article)
         return articles + self.load_remote()
@@ -315,16 +318,19 @@ class _Build:
         return articles
 
     def take(self, key: str, outcome: PostOutcome, digest: str, folder: PostFolder) -> Article | None:
-        self.report.warnings.extend(Problem(key, warning) for warning in outcome.warnings)
+        shown = self.config.display_path(key)
+        self.report.warnings.extend(Problem(shown, warning) for warning in outcome.warnings)
         if outcome.kind == "draft":
             self.report.drafts += 1
             return None
         if outcome.article is None:
-            self.report.skipped.append(Problem(key, outcome.reason))
+            self.report.skipped.append(Problem(shown, outcome.reason))
             return None
         self.report.posts_read += 1
-        self.posts[key] = _Post(folder, digest)
-        return outcome.article
+        article = outcome.article
+        article.source = shown  # the build cache keys posts by their full path
+        self.posts[shown] = _Post(folder, digest, path=key)
+        return article
 
     # --- which feeds must be rendered again ---
 
@@ -381,8 +387,7 @@ class _Build:
                 self.apply_body(article, cached)
             else:
                 post = self.posts[source]
-                folder = str(post.folder.dir) if post.folder else None
-                jobs.append(BodyJob(source, folder, article.link, article.summary, article.image,
+                jobs.append(BodyJob(source, post.path, article.link, article.summary, article.image,
                                     post.html, post.remote_source))
                 waiting.append(article)
         failed: set[str] = set()
