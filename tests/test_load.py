@@ -81,3 +81,11 @@ def test_only_post_files_are_found_recursively_in_stable_order(project):
         project.write(name, "x")
     found = [Path(p).relative_to(project.posts).as_posix() for p in find_post_files(project.posts)]
     assert found == ["a.markdown", "b/y.html", "b/z.md"]
+
+
+def test_a_symlink_loop_is_followed_once_and_broken_links_ignored(project):
+    project.write("a/post.md", "x")
+    (project.posts / "a" / "loop").symlink_to(project.posts, target_is_directory=True)
+    (project.posts / "a" / "broken").symlink_to(project.posts / "nowhere")
+    found = [Path(p).relative_to(project.posts).as_posix() for p in find_post_files(project.posts)]
+    assert found == ["a/post.md"]

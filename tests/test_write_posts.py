@@ -136,3 +136,25 @@ def test_manifest_paths_inside_the_folder_are_honoured(tmp_path: Path) -> None:
     key = f"{ARTICLE.source}\n{ARTICLE.guid}"
     (tmp_path / MANIFEST).write_text(json.dumps({key: "custom/place.md"}))
     assert write_posts([ARTICLE], tmp_path).written == [tmp_path / "custom" / "place.md"]
+
+
+def test_a_post_that_cannot_be_written_is_reported_and_the_others_keep_their_names(tmp_path):
+    from datetime import datetime, timezone
+
+    from feedmill.model import Article
+
+    def article(n: int, category: str) -> Article:
+        return Article(source="s", title=f"T{n}", link=f"https://e.org/{n}", guid=f"g{n}",
+                       published=datetime(2024, 1, n, tzinfo=timezone.utc), categories=((category,),),
+                       content="<p>x</p>")
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "B").write_text("a file where a folder should be")
+    report = write_posts([article(1, "A"), article(2, "B")], out)
+    assert [p.relative_to(out).as_posix() for p in report.written] == ["A/T1.md"]
+    assert len(report.failed) == 1 and "cannot write" in report.failed[0].reason
+    (out / "B").unlink()
+    again = write_posts([article(1, "A"), article(2, "B")], out)
+    assert sorted(p.relative_to(out).as_posix() for p in again.written) == ["B/T2.md"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md")) == ["A/T1.md", "B/T2.md"]

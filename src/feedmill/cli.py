@@ -156,8 +156,11 @@ def _collect(log: _Log, config_path: Path, write_posts: Path | None, wait: float
         message += f", {report.pruned} pruned"
     if report.posts is not None:
         message += f"; {len(report.posts.written)} posts written, {len(report.posts.unchanged)} unchanged"
+        log.problems("error", "write failed", report.posts.failed)
     log.event("info", "summary", message=message, sources=len(report.outcomes), failed=counts["failed"],
               new=new, updated=updated, pruned=report.pruned)
+    if report.posts is not None and report.posts.failed:
+        return EXIT_IO
     return EXIT_SOURCES if report.failed else EXIT_OK
 
 

@@ -69,24 +69,38 @@ def is_markdown(path: Path | str) -> bool:
 
 
 def find_post_files(folder: Path) -> Iterator[str]:
-    """Path of every post file below `folder`, in a stable order; hidden files and folders are ignored."""
+    """Path of every post file below `folder`, in a stable order; hidden files and folders are ignored.
+
+    Symlinked folders are followed once each: a link back to an ancestor is not a loop."""
     # os.scandir and plain strings: pathlib objects cost a third of a no-change rebuild.
     stack = [str(folder)]
+    seen: set[tuple[int, int]] = set()
     while stack:
         current = stack.pop()
         try:
+            identity = os.stat(current)
             entries = sorted(os.scandir(current), key=lambda entry: entry.name)
         except OSError:
             continue
+        if (identity.st_dev, identity.st_ino) in seen:
+            continue
+        seen.add((identity.st_dev, identity.st_ino))
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir():
+            if _is_dir(entry):
                 subfolders.append(entry.path)
             elif os.path.splitext(entry.name)[1].lower() in POST_SUFFIXES:
                 yield entry.path
         stack.extend(reversed(subfolders))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a broken or looping link
+        return False
 
 
 def read_post(path: Path | str, folder: Path) -> RawPost:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from .model import Article
+from .model import Article, Problem
 from .publish import write_if_changed
 
 MANIFEST = ".feedmill-posts.json"
@@ -33,6 +33,8 @@ class WriteReport:
     written: list[Path]
     """Files created or changed."""
     unchanged: list[Path]
+    failed: list[Problem]
+    """Files that could not be written, with the reason."""
 
 
 def write_posts(articles: Sequence[Article], folder: str | Path) -> WriteReport:
@@ -43,13 +45,19 @@ def write_posts(articles: Sequence[Article], folder: str | Path) -> WriteReport:
     """
     folder = Path(folder)
     manifest = _load_manifest(folder)
-    written: list[Path] = []
-    unchanged: list[Path] = []
-    for path, article in _assign_paths(articles, folder, manifest).items():
-        changed = write_if_changed(path, render_post(article).encode("utf-8"))
-        (written if changed else unchanged).append(path)
-    write_if_changed(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    return WriteReport(written, unchanged)
+    report = WriteReport([], [], [])
+    try:
+        for path, article in _assign_paths(articles, folder, manifest).items():
+            try:
+                changed = write_if_changed(path, render_post(article).encode("utf-8"))
+            except OSError as exc:
+                report.failed.append(Problem(str(path), f"cannot write: {exc.strerror or exc}"))
+                continue
+            (report.written if changed else report.unchanged).append(path)
+    finally:
+        # Even after a failure: the names given out so far must stay theirs on the next run.
+        write_if_changed(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    return report
 
 
 def render_post(article: Article) -> str:
