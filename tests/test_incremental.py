@@ -332,3 +332,19 @@ def test_files_are_listed_once_when_planning_runs_again(project):
     report = build(project.config(), progress=delete_after_loading)
     listed = report.feeds_written + report.feeds_unchanged
     assert len(listed) == len(set(listed)) == 15
+
+
+def test_dropping_a_format_names_it_and_foreign_files_are_never_touched(project):
+    site(project)
+    build(project.config())
+    foreign = project.out / "hexo-public" / "atom.xml"
+    foreign.parent.mkdir()
+    foreign.write_text("<feed/>")
+    only_rss = project.config(output={"formats": ["rss"]})
+    report = build(only_rss)
+    reasons = {p.source: p.reason for p in report.refused}
+    assert reasons["atom.xml"].startswith("its format is no longer in output.formats")
+    assert "hexo-public/atom.xml" not in reasons
+    build(only_rss, allow_shrink=True)
+    assert not (project.out / "atom.xml").exists() and not (project.out / "a" / "feed.json").exists()
+    assert foreign.read_text() == "<feed/>" and (project.out / "rss.xml").is_file()

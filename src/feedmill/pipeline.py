@@ -466,24 +466,36 @@ class _Build:
             for leftover in out.rglob(".*.tmp"):
                 leftover.unlink(missing_ok=True)
         current = set(self.digests)
-        on_disk = {p.relative_to(out).as_posix() for name in FEED_FILE_NAMES.values() for p in out.rglob(name)}
+        # Files this build would have written: recorded by earlier builds, or found under the
+        # names of the configured formats (after the cache was deleted).
+        names = set(self.feed_files.values())
+        on_disk = {p.relative_to(out).as_posix() for name in names for p in out.rglob(name)}
         for relpath in sorted((on_disk | self.cache.feed_paths()) - current):
             if not (out / relpath).is_file():
                 self.cache.forget_feed(relpath)
-                continue
-            if not self.allow_shrink:
-                self.report.refused.append(Problem(
-                    relpath, "its category has no posts any more; the published feed was kept "
-                             "(run with --allow-shrink to delete it)"))
-                continue
-            if not self.report.dry_run:
-                try:
-                    remove_file(out, relpath)
-                except OSError as exc:
-                    self.report.errors.append(Problem(str(out / relpath), f"cannot delete: {exc.strerror or exc}"))
-                    continue
-                self.cache.forget_feed(relpath)
-            self.report.feeds_deleted.append(relpath)
+            elif not self.allow_shrink:
+                self.report.refused.append(Problem(relpath, _vanished_reason(relpath, names)))
+            else:
+                self.delete(relpath)
+
+    def delete(self, relpath: str) -> None:
+        out = self.config.output.dir
+        if not self.report.dry_run:
+            try:
+                remove_file(out, relpath)
+            except OSError as exc:
+                self.report.errors.append(Problem(str(out / relpath), f"cannot delete: {exc.strerror or exc}"))
+                return
+            self.cache.forget_feed(relpath)
+        self.report.feeds_deleted.append(relpath)
+
+
+def _vanished_reason(relpath: str, names: set[str]) -> str:
+    if relpath.rsplit("/", 1)[-1] not in names:
+        why = "its format is no longer in output.formats"
+    else:
+        why = "its category has no posts any more"
+    return f"{why}; the published file was kept (run with --allow-shrink to delete it)"
 
 
 def _file_record(files: dict[str, tuple[int, FileStamp | None]]) -> dict[str, list[int] | None]:
