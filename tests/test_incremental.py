@@ -348,3 +348,17 @@ def test_dropping_a_format_names_it_and_foreign_files_are_never_touched(project)
     build(only_rss, allow_shrink=True)
     assert not (project.out / "atom.xml").exists() and not (project.out / "a" / "feed.json").exists()
     assert foreign.read_text() == "<feed/>" and (project.out / "rss.xml").is_file()
+
+
+def test_the_body_cache_keeps_only_bodies_of_published_articles(project):
+    import sqlite3
+
+    site(project)
+    build(project.config())
+    cache = project.root / ".feedmill" / "build-cache.sqlite"
+    count = lambda: sqlite3.connect(cache).execute("SELECT count(*) FROM bodies").fetchone()[0]  # noqa: E731
+    assert count() == 5
+    for version in range(3):
+        project.post("a/p0.md", title=f"A0 v{version}", categories="[A, B]", date="2021-08-10 09:00:00")
+        build(project.config())
+    assert count() == 5

@@ -97,6 +97,10 @@ class BuildCache:
         self._new_feeds: dict[str, CachedFeed] = {}
         self._dropped_feeds: set[str] = set()
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
     # --- posts ---
 
     def post(self, path: str) -> CachedPost | None:
@@ -160,17 +164,18 @@ class BuildCache:
     def forget_feed(self, relpath: str) -> None:
         self._dropped_feeds.add(relpath)
 
-    def commit(self, live_paths: set[str]) -> None:
-        """Write what this build learned; forget posts whose files are gone."""
+    def commit(self, live_paths: set[str], live_bodies: set[str]) -> None:
+        """Write what this build learned; forget posts whose files are gone, and bodies of
+        articles that are in no feed (they would only make the cache grow)."""
         if self._db is None:
             return
         try:
-            self._write(live_paths)
+            self._write(live_paths, live_bodies)
         except sqlite3.Error as exc:
             # The feeds are written; only the next build's speed suffers.
             self._warn(f"could not update the build cache ({exc}); the next build reads every post again")
 
-    def _write(self, live_paths: set[str]) -> None:
+    def _write(self, live_paths: set[str], live_bodies: set[str]) -> None:
         assert self._db is not None
         with self._db:
             self._db.executemany(
@@ -186,6 +191,10 @@ class BuildCache:
                 "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)",
                 [(sha, settings, pickle.dumps(result)) for (sha, settings), result in self._new_bodies.items()],
             )
+            self._db.execute("CREATE TEMP TABLE live_bodies (sha TEXT PRIMARY KEY)")
+            self._db.executemany("INSERT INTO live_bodies VALUES (?)", [(key,) for key in live_bodies])
+            self._db.execute("DELETE FROM bodies WHERE sha NOT IN (SELECT sha FROM live_bodies)")
+            self._db.execute("DROP TABLE live_bodies")
             self._db.executemany(
                 "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?)",
                 [(p, e.digest, e.stamp.size, e.stamp.mtime_ns, e.items) for p, e in self._new_feeds.items()],
@@ -251,29 +260,21 @@ def open_cache(path: Path | None, warn: Callable[[str], None]) -> Iterator[Build
     if path is None:
         yield BuildCache(None, warn)
         return
-    connection = _connect(path, warn)
+    cache = _open(path, warn)
     try:
-        yield _load(connection, path, warn)
+        yield cache
     finally:
-        connection.close()
+        cache.close()
 
 
-def _connect(path: Path, warn: Callable[[str], None]) -> sqlite3.Connection:
+def _open(path: Path, warn: Callable[[str], None]) -> BuildCache:
     path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path)
     try:
-        return _prepared(sqlite3.connect(path))
-    except sqlite3.DatabaseError as exc:
-        warn(f"build cache {path} is unreadable ({exc}); rebuilding it")
-        _delete(path)
-        return _prepared(sqlite3.connect(path))
-
-
-def _load(connection: sqlite3.Connection, path: Path, warn: Callable[[str], None]) -> BuildCache:
-    try:
-        return BuildCache(connection, warn)
+        return BuildCache(_prepared(connection), warn)
     except (sqlite3.DatabaseError, ValueError, TypeError, IndexError) as exc:
-        warn(f"build cache {path} is corrupt ({exc}); rebuilding it")
         connection.close()
+        warn(f"build cache {path} is unreadable ({exc}); rebuilding it")
         _delete(path)
         return BuildCache(_prepared(sqlite3.connect(path)), warn)
 

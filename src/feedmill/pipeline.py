@@ -201,7 +201,8 @@ class _Build:
         if not self.report.dry_run:
             if not self.report.errors:  # a failed write must be tried again, not replayed
                 self.cache.remember_last_build(_last_build_record(build_key, files, self.report))
-            self.cache.commit(set(files))
+            published = {self.body_key(a) for node in nodes for a in node.articles}
+            self.cache.commit(set(files), published)
 
     def group(self) -> list[FeedNode]:
         """Load and group only (for `feed_nodes`)."""
