@@ -31,6 +31,7 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         with server.lock:
             server.log.append((method, self.path, self.headers.get("Range")))
+            server.marks.append(self.headers.get("X-Test"))
             server.in_flight += 1
             server.peak = max(server.peak, server.in_flight)
         try:
@@ -75,7 +76,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
     httpd.lock = threading.Lock()
-    httpd.log, httpd.in_flight, httpd.peak = [], 0, 0
+    httpd.log, httpd.marks, httpd.in_flight, httpd.peak = [], [], 0, 0
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -159,6 +160,7 @@ def test_uses_the_given_session(server):
     session.headers["X-Test"] = "1"
     report = check_images([f"{server.base}/ok.png"], session=session, timeout=5)
     assert report.alive == 1
+    assert server.marks and set(server.marks) == {"1"}  # every request went through that session
     session.close()
 
 
@@ -210,6 +212,7 @@ def test_image_urls_in_feeds(tmp_path: Path):
         "https://img.example/1b.jpg", "https://img.example/media.jpg", "https://img.example/thumb.jpg",
         "https://img.example/enc.png", "https://blog.example/atom-logo.png", "http://lain.bgm.tv/pic/a.jpg",
         "https://img.example/sum.png", "https://img.example/atom-thumb.jpg", "https://img.example/xhtml.png",
+        "https://img.example/json.png",
     }
 
 
@@ -223,3 +226,14 @@ def test_feed_urls_feed_the_checker(tmp_path: Path, server):
     report = check_images(urls, timeout=5)
     assert report.alive == 2
     assert [c.url for checks in report.dead.values() for c in checks] == [f"{b}/missing.png"]
+
+
+def test_json_feed_images_are_found(tmp_path):
+    import json
+
+    (tmp_path / "feed.json").write_text(json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "t",
+        "items": [{"id": "1", "image": "https://img.example/lead.jpg",
+                   "content_html": '<p><img src="https://img.example/in-body.png"></p>'}],
+    }))
+    assert image_urls_in_feeds(tmp_path) == {"https://img.example/lead.jpg", "https://img.example/in-body.png"}

@@ -12,6 +12,7 @@ CDNs answer HEAD with) get a one-byte ranged GET instead. A URL is alive when th
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -176,8 +177,9 @@ def _describe(error: requests.RequestException) -> str:
 
 
 def image_urls_in_feeds(feed_dir: Path) -> set[str]:
-    """Every absolute http(s) image URL in the RSS and Atom files under `feed_dir`: img src and
-    srcset in item HTML, media:content and media:thumbnail, image enclosures, feed logos.
+    """Every absolute http(s) image URL in the RSS, Atom and JSON Feed files under `feed_dir`:
+    img src and srcset in item HTML, media:content and media:thumbnail, image enclosures, feed
+    logos, JSON Feed item images.
     Files that are not RSS or Atom (OPML, broken XML) are skipped."""
     urls: set[str] = set()
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -187,7 +189,26 @@ def image_urls_in_feeds(feed_dir: Path) -> set[str]:
         except etree.XMLSyntaxError:
             continue
         urls |= _feed_image_urls(root)
+    for path in sorted(Path(feed_dir).rglob("*.json")):
+        urls |= _json_feed_image_urls(path)
     return {u for u in urls if urlsplit(u).scheme.lower() in ("http", "https")}
+
+
+def _json_feed_image_urls(path: Path) -> set[str]:
+    """Images of a JSON Feed: items' `image` and `banner_image`, and img tags in `content_html`."""
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return set()
+    items = document.get("items") if isinstance(document, dict) else None
+    urls: set[str] = set()
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        urls |= {item[key] for key in ("image", "banner_image") if isinstance(item.get(key), str)}
+        if isinstance(item.get("content_html"), str):
+            urls |= _html_image_urls(item["content_html"])
+    return urls
 
 
 def _feed_image_urls(root: etree._Element) -> set[str]:

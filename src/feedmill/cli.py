@@ -143,8 +143,8 @@ def _collect(log: _Log, config_path: Path, write_posts: Path | None, wait: float
         return report
     for outcome in report.outcomes:
         if outcome.problem:
-            log.event("error", "source failed", message=str(outcome.problem), source=outcome.source.url,
-                      reason=outcome.problem.reason)
+            log.event("error", "source failed", message=f"{outcome.source.name}: {outcome.problem}",
+                      name=outcome.source.name, source=outcome.source.url, reason=outcome.problem.reason)
         log.problems("warning", "warning", list(outcome.warnings))
     counts = {status: sum(o.status == status for o in report.outcomes) for status in ("ok", "not-modified", "failed")}
     new = sum(o.new for o in report.outcomes)

@@ -94,11 +94,13 @@ def stored_articles(store: Store, sources: Sequence[RemoteSource]) -> list[Artic
     Categories are the source's as configured now. Each article's `source` names its source and
     entry, and its guid is made a URI unique across sources (a bare upstream id such as "123"
     becomes `<source url>#123`). An article whose link another source already gave is published
-    once, under both sources' categories.
+    once, under both sources' categories, as the source listed first in the config gave it.
     """
     by_url = {source.url: source for source in sources}
+    order = {source.url: index for index, source in enumerate(sources)}
     by_link: dict[str, Article] = {}
-    for article in store.articles():
+    # The source listed first in the config wins a shared link, whatever order fetches ended in.
+    for article in sorted(store.articles(), key=lambda a: order.get(a.source, len(order))):
         source = by_url.get(article.source)
         if source is None:
             continue  # a source no longer in the config

@@ -123,17 +123,18 @@ class Fetcher:
 
     def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
         """Fetch one URL, retrying transient failures; never raises for network or HTTP errors."""
-        with self._host_slot(url):
-            attempt = 0
-            while True:
-                try:
+        attempt = 0
+        while True:
+            try:
+                with self._host_slot(url):
                     return self._fetch_once(url, validators)
-                except _Failure as failure:
-                    delay = self._retry_delay(failure, attempt)
-                    if delay is None:
-                        return FetchResult(url, problem=Problem(url, self._final_reason(failure, attempt)))
-                self._sleep(delay)
-                attempt += 1
+            except _Failure as failure:
+                delay = self._retry_delay(failure, attempt)
+                if delay is None:
+                    return FetchResult(url, problem=Problem(url, self._final_reason(failure, attempt)))
+            # Waited out without the host's slot: a Retry-After must not stall its other sources.
+            self._sleep(delay)
+            attempt += 1
 
     def fetch_many(self, jobs: Iterable[tuple[str, Validators]]) -> Iterator[FetchResult]:
         """Fetch concurrently on a bounded pool; results arrive in completion order."""
