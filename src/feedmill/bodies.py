@@ -6,10 +6,7 @@ rendered, and in a process pool when there are enough of them to pay for startin
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -17,6 +14,7 @@ from typing import Any
 from .load import PostError, is_markdown, read_body
 from .model import Article
 from .normalize import new_markdown_converter, render_markdown
+from .parallel import fork_map, worth_forking
 from .rewrite import RewriteReport, Rewriter, combine_reports
 from .rewrite_settings import RewriteSettings
 
@@ -61,14 +59,11 @@ def finish_bodies(
     if not jobs:
         return [], None
     tasks = _tasks(jobs, rewrite, source_rewrites or {})
-    workers = min(os.cpu_count() or 1, len(tasks))
-    if len(jobs) < POOL_THRESHOLD or workers < 2:
+    if not worth_forking(len(jobs), POOL_THRESHOLD):
         outputs: Iterable[Any] = (_finish_chunk(chunk, settings) for _, chunk, settings in tasks)
-        return _gather(tasks, outputs, rewrite, progress)
-    # fork: workers inherit the imported modules instead of importing them again
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        outputs = pool.map(_finish_chunk, [t[1] for t in tasks], [t[2] for t in tasks])
-        return _gather(tasks, outputs, rewrite, progress)
+    else:
+        outputs = fork_map(_finish_chunk, [t[1] for t in tasks], [t[2] for t in tasks])
+    return _gather(tasks, outputs, rewrite, progress)
 
 
 _Task = tuple[list[int], list[BodyJob], "RewriteSettings | None"]

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from .group import group_articles, make_guids_unique
 from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
 from .normalize import is_draft, normalize_post
+from .parallel import chunked, fork_map, worth_forking
 from .publish import inside, remove_file, write_if_changed
 from .state import BuildLocked, locked
 
@@ -285,7 +284,7 @@ class _Build:
     def read_posts(self, pending: list[tuple[str, int]]) -> list[tuple[PostOutcome, str]]:
         """Read and normalize these post files: in a process pool when there are many."""
         folders = self.config.posts
-        if len(pending) < READ_POOL_THRESHOLD or (os.cpu_count() or 1) < 2:
+        if not worth_forking(len(pending), READ_POOL_THRESHOLD):
             results = []
             for done, (key, index) in enumerate(pending, 1):
                 self.progress("load", done, len(pending))
@@ -293,12 +292,11 @@ class _Build:
             return results
         # Only what normalizing needs crosses to the workers (remote sources hold unpicklable views).
         light = replace(self.config, sources=(), source_rewrites={}, rewrite=None)
-        chunks = [pending[i:i + READ_CHUNK] for i in range(0, len(pending), READ_CHUNK)]
+        chunks = chunked(pending, READ_CHUNK)
         results = []
-        with ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
-            for chunk_results in pool.map(_read_chunk, chunks, [light] * len(chunks)):
-                results.extend(chunk_results)
-                self.progress("load", len(results), len(pending))
+        for chunk_results in fork_map(_read_chunk, chunks, [light] * len(chunks)):
+            results.extend(chunk_results)
+            self.progress("load", len(results), len(pending))
         return results
 
     def load_remote(self) -> list[Article]:

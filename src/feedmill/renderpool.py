@@ -7,14 +7,12 @@ only node indices go in and file bytes come out.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 
 from .config import Config
 from .jsonfeed import render_json
 from .model import FeedNode
+from .parallel import fork_map, worth_forking
 from .render import RenderedFeed, render_node
 
 POOL_THRESHOLD = 40
@@ -27,16 +25,13 @@ _inherited: tuple[list[FeedNode], Config] | None = None
 
 def render_nodes(nodes: list[FeedNode], config: Config) -> Iterator[list[RenderedFeed]]:
     """Every format of each node, in the order of `nodes`."""
-    workers = os.cpu_count() or 1
-    if len(nodes) < POOL_THRESHOLD or workers < 2:
+    if not worth_forking(len(nodes), POOL_THRESHOLD):
         for node in nodes:
             yield render_all_formats(node, config)
         return
     chunks = [range(i, min(i + CHUNK, len(nodes))) for i in range(0, len(nodes), CHUNK)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(nodes, config)) as pool:
-        for rendered in pool.map(_render_chunk, chunks):
-            yield from rendered
+    for rendered in fork_map(_render_chunk, chunks, initializer=_adopt, initargs=(nodes, config)):
+        yield from rendered
 
 
 def render_all_formats(node: FeedNode, config: Config) -> list[RenderedFeed]:
