@@ -4,8 +4,8 @@ Policies, decided here once:
 
 * Identity: an entry's id is its GUID / Atom id / JSON `id`, else its link, else a hash of
   title + date. Later entries repeating an id already seen in the same feed are dropped.
-* Dates: a missing date, a date more than a day in the future, or one before 1971 (epoch
-  placeholders such as 1970-01-01) is not trusted. The entry gets the fetch time instead and is
+* Dates: a missing date, a date more than a day in the future, or one before 1990 (epoch
+  placeholders such as 1970-01-01; readers call such dates implausible) is not trusted. The entry gets the fetch time instead and is
   marked `dated=False`, so the store keeps the time it was first seen rather than moving it.
 * Entries without a link point at the feed's page (with a fragment, to stay unique); entries
   without a title take one from their text; entries with no id, link, title or body are dropped.
@@ -27,22 +27,21 @@ import xml.sax
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from html import escape
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-import lxml.html
 from feedparser.sanitizer import _sanitize_html
 from feedparser.urls import resolve_relative_uris
-from lxml.etree import ParserError
 from requests.utils import requote_uri
 
 from .model import Article, CategoryPath, Problem
+from .normalize import EARLIEST_DATE, fold_space, html_to_text, parse_date
 from .sanitize import strip_xml_illegal
 
-_EARLIEST_TRUSTED = datetime(1971, 1, 1, tzinfo=timezone.utc)
+# Earlier dates are implausible to readers and the W3C validator (as for posts).
+_EARLIEST_TRUSTED = EARLIEST_DATE
 _FUTURE_SLACK = timedelta(days=1)
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/1"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -272,16 +271,8 @@ def _text(value: Any) -> str:
 
 
 def _parse_date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    """JSON Feed dates are RFC 3339; RFC 822 is accepted too; no offset means UTC."""
+    return parse_date(value, timezone.utc)
 
 
 # --- Normalizing ---------------------------------------------------------------------------
@@ -393,13 +384,7 @@ def _absolute(base: str, url: str) -> str:
 
 
 def _plain_text(html: str) -> str:
-    if not html.strip():
-        return ""
-    try:
-        text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
-    except (ParserError, ValueError):
-        return ""
-    return " ".join(text.split())
+    return fold_space(html_to_text(html))
 
 
 def _first_image(html: str) -> str:
