@@ -175,6 +175,14 @@ class BuildCache:
             # The feeds are written; only the next build's speed suffers.
             self._warn(f"could not update the build cache ({exc}); the next build reads every post again")
 
+    def _keep_only(self, table: str, column: str, keys: set[str]) -> None:
+        """Delete the rows of `table` whose `column` is not one of `keys` (thousands of them)."""
+        assert self._db is not None
+        self._db.execute("CREATE TEMP TABLE keep (key TEXT PRIMARY KEY)")
+        self._db.executemany("INSERT INTO keep VALUES (?)", [(key,) for key in keys])
+        self._db.execute(f"DELETE FROM {table} WHERE {column} NOT IN (SELECT key FROM keep)")  # noqa: S608
+        self._db.execute("DROP TABLE keep")
+
     def _write(self, live_paths: set[str], live_bodies: set[str]) -> None:
         assert self._db is not None
         with self._db:
@@ -183,18 +191,12 @@ class BuildCache:
                 [(p, e.stamp.size, e.stamp.mtime_ns, e.sha, e.settings, *_post_columns(e.outcome))
                  for p, e in self._new_posts.items()],
             )
-            self._db.execute("CREATE TEMP TABLE live (path TEXT PRIMARY KEY)")
-            self._db.executemany("INSERT INTO live VALUES (?)", [(p,) for p in live_paths])
-            self._db.execute("DELETE FROM posts WHERE path NOT IN (SELECT path FROM live)")
-            self._db.execute("DROP TABLE live")
+            self._keep_only("posts", "path", live_paths)
             self._db.executemany(
                 "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)",
                 [(sha, settings, pickle.dumps(result)) for (sha, settings), result in self._new_bodies.items()],
             )
-            self._db.execute("CREATE TEMP TABLE live_bodies (sha TEXT PRIMARY KEY)")
-            self._db.executemany("INSERT INTO live_bodies VALUES (?)", [(key,) for key in live_bodies])
-            self._db.execute("DELETE FROM bodies WHERE sha NOT IN (SELECT sha FROM live_bodies)")
-            self._db.execute("DROP TABLE live_bodies")
+            self._keep_only("bodies", "sha", live_bodies)
             self._db.executemany(
                 "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?)",
                 [(p, e.digest, e.stamp.size, e.stamp.mtime_ns, e.items) for p, e in self._new_feeds.items()],
