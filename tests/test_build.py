@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -308,3 +309,12 @@ def test_output_does_not_depend_on_where_the_site_lives(project, tmp_path):
     assert first == second
     ids = [e.id for e in parse(first["atom.xml"]).entries]
     assert sorted(ids) == ["https://example.org/same/", "https://example.org/same/#233405"]
+
+
+def test_an_empty_body_gets_its_title_as_content_in_every_format(project):
+    project.post("a.md", title="Only a title", body="")
+    build(project.config())
+    atom = parse((project.out / "atom.xml").read_bytes()).entries[0]
+    assert atom.content[0].value == "<p>Only a title</p>"
+    item = json.loads((project.out / "feed.json").read_text(encoding="utf-8"))["items"][0]
+    assert item["content_html"] == "<p>Only a title</p>"

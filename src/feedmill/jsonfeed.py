@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import Config
 from .model import Article, FeedNode
-from .render import RenderedFeed, feed_description, feed_relpath, feed_title, feed_url, xml_safe
+from .render import RenderedFeed, body_html, feed_description, feed_relpath, feed_title, feed_url, xml_safe
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -47,7 +47,7 @@ def _item(article: Article) -> dict[str, Any]:
         "id": article.guid,
         "url": article.link,
         "title": xml_safe(article.title),
-        "content_html": xml_safe(article.content),
+        "content_html": xml_safe(body_html(article)),
     }
     if article.summary:
         item["summary"] = xml_safe(article.summary)

@@ -131,6 +131,14 @@ def _last_change(article: Article) -> datetime:
     return article.updated or article.published
 
 
+def body_html(article: Article) -> str:
+    """The article's HTML; an entry with an empty body (a bare upstream entry) gets its summary
+    or title as a paragraph: readers, Atom (`NotBlank`) and JSON Feed all want some content."""
+    if article.content.strip():
+        return article.content
+    return f"<p>{html.escape(article.summary or article.title, quote=False)}</p>"
+
+
 def _distinct_updated(article: Article) -> datetime:
     """The article's last change, made distinct from other articles' below one second.
 
@@ -166,7 +174,7 @@ def _add_entry(generator: FeedGenerator, article: Article) -> None:
     summary = xml_safe(article.summary or article.title)
     entry.summary(summary)
     entry.description(html.escape(summary, quote=False))
-    entry.content(xml_safe(article.content), type="html")
+    entry.content(xml_safe(body_html(article)), type="html")
     if article.image:
         entry.media.content({"url": article.image, "medium": "image"}, group=None)
         entry.media.thumbnail({"url": article.image}, group=None)
