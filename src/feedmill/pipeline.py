@@ -356,8 +356,11 @@ class _Build:
         return stale
 
     def digest(self, node: FeedNode, fmt: str) -> str:
+        """Everything a feed file is made from. Only strings here, so repr() is stable and
+        cheaper than the canonical form settings need (this runs for every file of a build)."""
         items = [(a.guid, self.posts[a.source].digest, a.published.isoformat()) for a in node.articles]
-        return _settings_key(self.feed_settings, fmt, node.path, node.slugs, items)
+        text = repr((self.feed_settings, fmt, node.path, node.slugs, items))
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
     def is_current(self, relpath: str, digest: str | None) -> bool:
         """Is the feed file as the cache recorded it (and, given a digest, made from these inputs)?"""
