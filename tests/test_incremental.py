@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -288,6 +289,15 @@ def test_a_build_killed_at_any_point_leaves_valid_feeds_and_the_next_run_converg
     report = build(project.config())
     assert report.errors == [] and not list(project.out.rglob(".*.tmp"))
     assert project.feed_files() == uncached_bytes(project, tmp_path)
+    time.sleep(1.5)  # orphaned pool workers notice within 0.5 s
+    leftovers = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(config_file).encode() in cmdline.read_bytes():
+                leftovers.append(cmdline.parent.name)
+        except OSError:
+            pass  # a process that just ended
+    assert leftovers == [], "workers of killed builds are still running"
 
 
 def test_the_replay_shortcut_works_across_processes_with_different_hash_seeds(project):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -28,8 +30,23 @@ def fork_map(
     """`function(chunk, *extra...)` for each chunk, in order, in forked workers."""
     workers = min(os.cpu_count() or 1, max(len(chunks), 1))
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(os.getpid(), initializer, initargs)) as pool:
         yield from pool.map(function, chunks, *extra)
+
+
+def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    # A build killed with SIGKILL cannot stop its workers, and they would wait for work
+    # forever (their siblings keep the task pipe open): each one leaves once it is orphaned.
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def chunked(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
