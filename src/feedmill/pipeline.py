@@ -24,7 +24,6 @@ from .group import group_articles, make_guids_unique
 from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
 from .normalize import is_draft, normalize_post
-from .parallel import chunked, fork_map, worth_forking
 from .publish import inside, remove_file, write_if_changed
 from .state import BuildLocked, locked
 
@@ -283,6 +282,8 @@ class _Build:
 
     def read_posts(self, pending: list[tuple[str, int]]) -> list[tuple[PostOutcome, str]]:
         """Read and normalize these post files: in a process pool when there are many."""
+        from .parallel import chunked, fork_map, worth_forking  # multiprocessing: only when reading
+
         folders = self.config.posts
         if not worth_forking(len(pending), READ_POOL_THRESHOLD):
             results = []
