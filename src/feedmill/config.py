@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .sources import RemoteSource
 
 DEFAULT_PERMALINK = ":year/:month/:day/:title/"
+DEFAULT_STATE_DIR = ".feedmill"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FEED_FILE_NAMES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
 """The file each feed format is written to, in every node's folder."""
@@ -163,7 +164,7 @@ def _parse(data: Any, base: Path, file: str | None) -> Config:
         for i, item in enumerate(top.get("posts", list, []))
     )
     output = _parse_output(top.section("output"), root, site.url)
-    state_dir = (root / top.get("state_dir", str, ".feedmill")).resolve()
+    state_dir = (root / top.get("state_dir", str, DEFAULT_STATE_DIR)).resolve()
     undated = top.get("undated", str, "skip")
     if undated not in ("skip", "mtime"):
         raise ConfigError("undated", f"must be 'skip' or 'mtime', not {undated!r}", file)

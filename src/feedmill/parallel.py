@@ -17,7 +17,8 @@ from typing import Any
 
 def worth_forking(items: int, threshold: int) -> bool:
     """Whether this many items pay for starting workers (about 0.1 s) on this machine."""
-    return items >= threshold and (os.cpu_count() or 1) > 1
+    # Without fork (Windows), workers would re-import everything and get no shared data.
+    return items >= threshold and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def fork_map(

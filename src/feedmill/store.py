@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from .config import DEFAULT_STATE_DIR
 from .fetch import Validators
 from .model import Article
 from .remote import RemoteEntry
 
-DEFAULT_STATE_DIR = ".feedmill"
 DB_NAME = "articles.sqlite3"
 
 _SCHEMA = """
