@@ -130,7 +130,7 @@ def test_index_escapes_names_and_marks_their_direction(project):
 def test_snippet_prints_autodiscovery_tags_for_a_category(project):
     site(project)
     config = project.root / "feedmill.yml"
-    config.write_text(f"root: .\nsite: {{title: T, url: 'https://example.org/'}}\nposts: [{{dir: posts}}]\n"
+    config.write_text("root: .\nsite: {title: T, url: 'https://example.org/'}\nposts: [{dir: posts}]\n"
                       "output: {formats: [rss, json]}\n", encoding="utf-8")
     runner = CliRunner()
     by_slug = runner.invoke(main, ["snippet", "--config", str(config), "a-b-q/khdshvt"])

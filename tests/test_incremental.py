@@ -14,7 +14,7 @@ from filelock import FileLock
 
 from feedmill import build
 from feedmill.cli import main
-from feedmill.pipeline import BuildLocked
+from feedmill import BuildLocked
 
 
 def site(project, count: int = 4) -> None:

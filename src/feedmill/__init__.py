@@ -17,11 +17,29 @@ from .pipeline import BuildReport, build  # noqa: E402
 from .state import BuildLocked  # noqa: E402
 
 
-def collect(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """See `feedmill.collector.collect`; imported on use, since it loads the HTTP client."""
-    from .collector import collect as collect_config
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
 
-    return collect_config(*args, **kwargs)
+    from .collector import CollectReport
+    from .fetch import FetchSettings
+
+
+def collect(
+    config: Config | str | Path | Mapping[str, Any],
+    *,
+    write_posts_to: str | Path | None = None,
+    wait: float = 0,
+    settings: FetchSettings | None = None,
+) -> CollectReport:
+    """Fetch the config's remote sources into the article store: see `feedmill.collector.collect`.
+
+    Imported on first use: `build` does not need the HTTP client.
+    """
+    from .collector import collect as collect_sources_of
+
+    return collect_sources_of(config, write_posts_to=write_posts_to, wait=wait, settings=settings)
 
 
 __all__ = [

@@ -21,7 +21,8 @@ import click
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .model import Problem
-from .pipeline import BuildLocked, BuildReport, Progress, build, feed_nodes
+from .pipeline import BuildReport, Progress, build, feed_nodes
+from .state import BuildLocked
 
 if TYPE_CHECKING:
     from .rewrite import UnsafeUrl

@@ -25,7 +25,7 @@ from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
 from .normalize import is_draft, normalize_post
 from .publish import inside, remove_file, write_if_changed
-from .state import BuildLocked, locked
+from .state import locked
 
 if TYPE_CHECKING:
     from .bodies import BodyResult
@@ -80,7 +80,7 @@ def build(
     """Build every feed of `config` (a Config, a YAML file path, or a mapping).
 
     Raises ConfigError before anything is written when the config or a post folder is unusable,
-    and BuildLocked when another build of the same state folder runs for longer than `wait` seconds.
+    and state.BuildLocked when another build of the same state folder runs for longer than `wait` seconds.
     `allow_shrink` lets a feed lose more than half its items, and deletes feeds of categories
     that no longer have posts. `dry_run` reports what would change and writes nothing.
     """
