@@ -15,7 +15,8 @@ from importlib.resources import files
 from .config import Config
 from .model import FeedNode
 from .opml import FILE_NAME as OPML_FILE
-from .render import FORMATS, STYLESHEET, RenderedFeed, feed_relpath, feed_title, feed_url
+from .group import feed_relpath
+from .render import FORMATS, STYLESHEET, RenderedFeed, feed_title, feed_url
 
 INDEX = "index.html"
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}

@@ -12,9 +12,15 @@ from collections.abc import Iterable, Mapping
 
 from slugify import slugify
 
+from .config import FEED_FILE_NAMES
 from .model import Article, CategoryPath, FeedNode, Problem
 
 _MAX_SLUG = 60
+
+
+def feed_relpath(node: FeedNode, fmt: str) -> str:
+    """Where a node's feed in format `fmt` is written, under the output folder."""
+    return "/".join((*node.slugs, FEED_FILE_NAMES[fmt]))
 
 
 def newest_first(article: Article) -> tuple[float, str, str]:

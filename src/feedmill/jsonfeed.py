@@ -12,7 +12,8 @@ from typing import Any
 
 from .config import Config
 from .model import Article, FeedNode
-from .render import RenderedFeed, body_html, feed_description, feed_relpath, feed_title, feed_url, xml_safe
+from .group import feed_relpath
+from .render import RenderedFeed, body_html, feed_description, feed_title, feed_url, xml_safe
 
 VERSION = "https://jsonfeed.org/version/1.1"
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .cache import BuildCache, CachedFeed, CachedPost, FileStamp, PostOutcome, open_cache
 from .config import FEED_FILE_NAMES, Config, ConfigError, PostFolder, load_config
-from .group import group_articles, make_guids_unique
+from .group import feed_relpath, group_articles, make_guids_unique
 from .load import PostError, find_post_files, read_post
 from .model import Article, FeedNode, Problem
 from .normalize import is_draft, normalize_post
@@ -169,7 +169,7 @@ class _Build:
         self.report = report
         self.allow_shrink = allow_shrink
         self.progress = progress
-        self.feed_files = {fmt: FEED_FILE_NAMES[fmt] for fmt in config.output.formats}
+        self.formats = config.output.formats
         self.posts: dict[str, _Post] = {}
         self.finished: set[str] = set()
         self.digests: dict[str, str] = {}
@@ -343,15 +343,13 @@ class _Build:
         self.fresh = []
         stale = []
         for node in nodes:
-            fresh = True
-            for fmt, name in self.feed_files.items():
-                relpath = "/".join((*node.slugs, name))
-                digest = self.digest(node, fmt)
-                self.digests[relpath] = digest
-                if not self.is_current(relpath, digest):
-                    fresh = False
-            if fresh:
-                self.fresh.extend("/".join((*node.slugs, n)) for n in self.feed_files.values())
+            relpaths = []
+            for fmt in self.formats:
+                relpath = feed_relpath(node, fmt)
+                self.digests[relpath] = self.digest(node, fmt)
+                relpaths.append(relpath)
+            if all(self.is_current(relpath, self.digests[relpath]) for relpath in relpaths):
+                self.fresh.extend(relpaths)
             else:
                 stale.append(node)
         return stale
@@ -431,7 +429,7 @@ class _Build:
         from .opml import render_opml
 
         files = [render_opml(nodes, self.config)]
-        if self.config.output.stylesheet and {"rss", "atom"} & set(self.feed_files):
+        if self.config.output.stylesheet and {"rss", "atom"} & set(self.formats):
             files.append(render_stylesheet())
         if self.config.output.index:
             files.append(render_index(nodes, self.config))
@@ -471,7 +469,7 @@ class _Build:
         current = set(self.digests)
         # Files this build would have written: recorded by earlier builds, or found under the
         # names of the configured formats (after the cache was deleted).
-        names = set(self.feed_files.values())
+        names = {FEED_FILE_NAMES[fmt] for fmt in self.formats}
         on_disk = {p.relative_to(out).as_posix() for name in names for p in out.rglob(name)}
         for relpath in sorted((on_disk | self.cache.feed_paths()) - current):
             if not (out / relpath).is_file():

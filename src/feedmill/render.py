@@ -17,6 +17,7 @@ from lxml import etree
 
 from . import __version__
 from .config import FEED_FILE_NAMES, Config
+from .group import feed_relpath
 from .model import Article, FeedNode
 from .sanitize import strip_xml_illegal as xml_safe
 
@@ -36,10 +37,6 @@ class RenderedFeed:
     """Path under the output folder, e.g. 'xin-mei-ti/36kr/rss.xml'."""
     data: bytes
     items: int
-
-
-def feed_relpath(node: FeedNode, fmt: str) -> str:
-    return "/".join((*node.slugs, FORMATS[fmt][0]))
 
 
 def feed_url(node: FeedNode, fmt: str, config: Config) -> str:
