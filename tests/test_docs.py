@@ -26,3 +26,10 @@ def test_the_bundled_config_reads_the_example_posts():
     config = load_config(REPO / "config" / "feedmill.yml")
     assert config.posts[0].dir == REPO / "examples" / "posts"
     assert config.output.dir == REPO / "feeds" and config.output.slugs == {"新媒体": "new-media"}
+
+
+def test_the_readme_python_calls_exist():
+    import feedmill
+    from feedmill.collector import collect
+
+    assert feedmill.collect is collect and callable(feedmill.build)

@@ -18,28 +18,16 @@ from .state import BuildLocked  # noqa: E402
 
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from pathlib import Path
-    from typing import Any
-
-    from .collector import CollectReport
-    from .fetch import FetchSettings
+    from .collector import collect
 
 
-def collect(
-    config: Config | str | Path | Mapping[str, Any],
-    *,
-    write_posts_to: str | Path | None = None,
-    wait: float = 0,
-    settings: FetchSettings | None = None,
-) -> CollectReport:
-    """Fetch the config's remote sources into the article store: see `feedmill.collector.collect`.
+def __getattr__(name: str) -> object:
+    # `collect` loads the HTTP client, which `build` never needs: imported on first use.
+    if name == "collect":
+        from .collector import collect
 
-    Imported on first use: `build` does not need the HTTP client.
-    """
-    from .collector import collect as collect_sources_of
-
-    return collect_sources_of(config, write_posts_to=write_posts_to, wait=wait, settings=settings)
+        return collect
+    raise AttributeError(f"module 'feedmill' has no attribute {name!r}")
 
 
 __all__ = [
