@@ -150,15 +150,14 @@ def _canonical(value: Any) -> Any:
 class _Post:
     """What the build knows of where one article came from."""
 
-    folder: PostFolder | None
-    """None for an article of the remote article store."""
     digest: str
     """SHA-1 of the post file, or of the stored article: changes whenever anything in it changes."""
     html: str | None = None
     """The body of a stored article (a post's body is read from its file when needed)."""
     remote_source: str | None = None
+    """The remote source a stored article came from."""
     path: str | None = None
-    """The post file."""
+    """The post file; None for a stored article."""
 
 
 class _Build:
@@ -272,11 +271,11 @@ class _Build:
             assert stamp is not None
             self.cache.remember_post(key, CachedPost(stamp, digest, settings[index], outcome))
         articles: list[Article] = []
-        for key, (index, stamp) in files.items():
+        for key, (_, stamp) in files.items():
             if stamp is None:
                 reason = "cannot read file: it vanished or is not accessible"
                 self.report.skipped.append(Problem(self.config.display_path(key), reason))
-            elif (article := self.take(key, *outcomes[key], self.config.posts[index])) is not None:
+            elif (article := self.take(key, *outcomes[key])) is not None:
                 articles.append(article)
         return articles + self.load_remote()
 
@@ -312,12 +311,12 @@ class _Build:
         for article in articles:
             digest = _settings_key(article)  # every field, the body included
             url = article.source.split(" [", 1)[0]
-            self.posts[article.source] = _Post(None, digest, article.content, url)
+            self.posts[article.source] = _Post(digest, article.content, url)
             article.content = ""  # finished, like a post's body, only when a feed needs it
         self.report.posts_read += len(articles)
         return articles
 
-    def take(self, key: str, outcome: PostOutcome, digest: str, folder: PostFolder) -> Article | None:
+    def take(self, key: str, outcome: PostOutcome, digest: str) -> Article | None:
         shown = self.config.display_path(key)
         self.report.warnings.extend(Problem(shown, warning) for warning in outcome.warnings)
         if outcome.kind == "draft":
@@ -329,7 +328,7 @@ class _Build:
         self.report.posts_read += 1
         article = outcome.article
         article.source = shown  # the build cache keys posts by their full path
-        self.posts[shown] = _Post(folder, digest, path=key)
+        self.posts[shown] = _Post(digest, path=key)
         return article
 
     # --- which feeds must be rendered again ---
